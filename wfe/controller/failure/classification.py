@@ -1,0 +1,132 @@
+"""Classify a failed PipelineRun into one FailureReason: the single table of Tekton reason codes,
+then message keywords, then exit codes (SPEC §5); and decide whether the workflow had started."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+from api.workflowexecution.v1alpha1.constants import FailureReason
+
+_R = FailureReason
+
+# Every reason code Tekton (PipelineRun and TaskRun Succeeded condition, step container states)
+# or the kubelet can report that names the cause on its own. Generic codes ("Failed",
+# "StepFailed", "Error", "PodCreationFailed") are deliberately absent: they say nothing the
+# message or the exit code does not say better.
+TEKTON_REASON_TABLE: Final[Mapping[str, FailureReason]] = MappingProxyType(
+    {
+        # Timeouts.
+        "PipelineRunTimeout": _R.DEADLINE_EXCEEDED,
+        "TaskRunTimeout": _R.DEADLINE_EXCEEDED,
+        "PipelineRunCouldntTimeOut": _R.DEADLINE_EXCEEDED,
+        "DeadlineExceeded": _R.DEADLINE_EXCEEDED,
+        # The workflow could not be resolved or validated; nothing ran.
+        "CouldntGetPipeline": _R.CONFIGURATION_ERROR,
+        "CouldntGetTask": _R.CONFIGURATION_ERROR,
+        "ParameterMissing": _R.CONFIGURATION_ERROR,
+        "ParameterTypeMismatch": _R.CONFIGURATION_ERROR,
+        "InvalidParamValue": _R.CONFIGURATION_ERROR,
+        "ObjectParameterMissKeys": _R.CONFIGURATION_ERROR,
+        "ParamArrayIndexingInvalid": _R.CONFIGURATION_ERROR,
+        "PipelineValidationFailed": _R.CONFIGURATION_ERROR,
+        "PipelineInvalidGraph": _R.CONFIGURATION_ERROR,
+        "InvalidWorkspaceBindings": _R.CONFIGURATION_ERROR,
+        "InvalidTaskRunSpecs": _R.CONFIGURATION_ERROR,
+        "InvalidMatrixParameterTypes": _R.CONFIGURATION_ERROR,
+        "InvalidTaskResultReference": _R.CONFIGURATION_ERROR,
+        "InvalidPipelineResultReference": _R.CONFIGURATION_ERROR,
+        "RequiredWorkspaceMarkedOptional": _R.CONFIGURATION_ERROR,
+        "ResourceVerificationFailed": _R.CONFIGURATION_ERROR,
+        "CELEvaluationFailed": _R.CONFIGURATION_ERROR,
+        "TaskRunResolutionFailed": _R.CONFIGURATION_ERROR,
+        "TaskRunValidationFailed": _R.CONFIGURATION_ERROR,
+        "TaskValidationFailed": _R.CONFIGURATION_ERROR,
+        "PodAdmissionFailed": _R.CONFIGURATION_ERROR,
+        "CreateContainerConfigError": _R.CONFIGURATION_ERROR,
+        # The step image could not be pulled (Tekton's verdict, then the kubelet's waiting reasons).
+        "TaskRunImagePullFailed": _R.IMAGE_PULL_BACK_OFF,
+        "PullImageFailed": _R.IMAGE_PULL_BACK_OFF,
+        "ImagePullBackOff": _R.IMAGE_PULL_BACK_OFF,
+        "ErrImagePull": _R.IMAGE_PULL_BACK_OFF,
+        "ErrImageNeverPull": _R.IMAGE_PULL_BACK_OFF,
+        "InvalidImageName": _R.IMAGE_PULL_BACK_OFF,
+        "ImageInspectError": _R.IMAGE_PULL_BACK_OFF,
+        "RegistryUnavailable": _R.IMAGE_PULL_BACK_OFF,
+        # Quota or node capacity.
+        "ExceededResourceQuota": _R.RESOURCE_EXHAUSTED,
+        "ExceededNodeResources": _R.RESOURCE_EXHAUSTED,
+        # Someone stopped the run.
+        "Cancelled": _R.CANCELLED,
+        "TaskRunCancelled": _R.CANCELLED,
+        "PipelineRunCancelled": _R.CANCELLED,
+        "PipelineRunCouldntCancel": _R.CANCELLED,
+        "CancelledRunFinally": _R.CANCELLED,
+        "StoppedRunFinally": _R.CANCELLED,
+        "CancelledRunningFinally": _R.CANCELLED,
+        "StoppedRunningFinally": _R.CANCELLED,
+        # Out of memory (kubelet's terminated reason; Tekton's newer TaskRun reasons).
+        "OOMKilled": _R.OOM_KILLED,
+        "StepOOM": _R.OOM_KILLED,
+        "SidecarOOM": _R.OOM_KILLED,
+        "InitContainerOOM": _R.OOM_KILLED,
+    }
+)
+
+# Consulted in order, case-insensitively, only when no reason code matched. Quota comes before
+# "forbidden" because the API server words a quota rejection as "... is forbidden: exceeded quota".
+MESSAGE_KEYWORD_TABLE: Final[tuple[tuple[str, FailureReason], ...]] = (
+    ("exceeded quota", _R.RESOURCE_EXHAUSTED),
+    ("oomkilled", _R.OOM_KILLED),
+    ("forbidden", _R.FORBIDDEN),
+    ("permission denied", _R.FORBIDDEN),
+)
+
+
+@dataclass(frozen=True)
+class FailureEvidence:
+    """What a failed run tells us, most authoritative first.
+
+    ``reason_codes``: the PipelineRun's Succeeded reason, then the failed TaskRun's, then the
+    terminated and waiting reasons of that TaskRun's steps. ``messages``: condition messages.
+    """
+
+    reason_codes: Sequence[str] = ()
+    messages: Sequence[str] = ()
+    nonzero_exit_code: bool = False
+
+
+def reason_for_code(code: str) -> FailureReason | None:
+    """The FailureReason a single Tekton/kubelet reason code stands for, if it is specific."""
+    return TEKTON_REASON_TABLE.get(code)
+
+
+def classify(evidence: FailureEvidence) -> FailureReason:
+    """Reason codes first, then message keywords, then a non-zero exit (TaskFailed), else Unknown."""
+    for code in evidence.reason_codes:
+        reason = reason_for_code(code)
+        if reason is not None:
+            return reason
+    lowered = [message.lower() for message in evidence.messages if message]
+    for keyword, reason in MESSAGE_KEYWORD_TABLE:
+        if any(keyword in message for message in lowered):
+            return reason
+    if evidence.nonzero_exit_code:
+        return _R.TASK_FAILED
+    return _R.UNKNOWN
+
+
+def was_execution_failure(
+    *, any_step_started: bool, task_runs_created: int, task_runs_inspected: int
+) -> bool:
+    """True once any step of the workflow ran, so the cluster may have been changed.
+
+    Resolution, validation, image-pull and RBAC failures stop a run before its first step, and
+    then the answer is False. When some TaskRuns could not be inspected the answer is True: a
+    run that might have changed the cluster must be reviewed by a human.
+    """
+    if any_step_started:
+        return True
+    return task_runs_inspected < task_runs_created
