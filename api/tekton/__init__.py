@@ -1,0 +1,1 @@
+"""The slice of Tekton Pipelines (`tekton.dev`) the controller uses."""

@@ -1,0 +1,1 @@
+"""The `workflowexecution.kubernaut.ai` API group."""
