@@ -1,0 +1,109 @@
+"""The delaying queue: items wait until their ready time; the earliest ready time wins."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+
+from wfe.runtime.workqueue import DelayingQueue, FakeClock, NoopMetricsProvider
+
+START = 1000.0
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.001)
+
+
+def new_queue() -> tuple[DelayingQueue[str], FakeClock]:
+    clock = FakeClock(START)
+    return DelayingQueue(clock=clock), clock
+
+
+def wait_for_sleep_until(clock: FakeClock, deadline: float) -> None:
+    """Wait until the waiting loop sleeps again, due to wake at `deadline`."""
+    wait_until(lambda: clock.deadlines() == [deadline])
+
+
+def test_add_after_a_non_positive_delay_adds_at_once() -> None:
+    queue, _ = new_queue()
+
+    queue.add_after("now", 0)
+    queue.add_after("past", -5)
+
+    assert queue.get() == ("now", False)
+    assert queue.get() == ("past", False)
+
+
+def test_an_item_becomes_available_only_when_its_delay_has_passed() -> None:
+    queue, clock = new_queue()
+
+    queue.add_after("a", 10)
+    wait_for_sleep_until(clock, START + 10)
+    clock.step(9)
+    wait_for_sleep_until(clock, START + 10)
+    assert len(queue) == 0
+
+    clock.step(1)
+    wait_until(lambda: len(queue) == 1)
+    assert queue.get() == ("a", False)
+
+
+def test_an_earlier_ready_time_replaces_a_later_one() -> None:
+    queue, clock = new_queue()
+    queue.add_after("a", 10)
+    queue.add_after("a", 5)
+    wait_for_sleep_until(clock, START + 5)
+
+    clock.step(5)
+    wait_until(lambda: len(queue) == 1)
+    assert queue.get() == ("a", False)
+    queue.done("a")
+
+    clock.step(5)
+    wait_for_sleep_until(clock, math.inf)
+    assert len(queue) == 0, "the superseded later ready time must not add the item again"
+
+
+def test_a_later_ready_time_does_not_postpone_an_earlier_one() -> None:
+    queue, clock = new_queue()
+    queue.add_after("a", 5)
+    queue.add_after("a", 10)
+    wait_for_sleep_until(clock, START + 5)
+
+    clock.step(5)
+
+    wait_until(lambda: len(queue) == 1)
+
+
+def test_items_ready_together_are_added_in_ready_time_order() -> None:
+    queue, clock = new_queue()
+    queue.add_after("second", 2)
+    queue.add_after("first", 1)
+    wait_for_sleep_until(clock, START + 1)
+
+    clock.step(2)
+    wait_until(lambda: len(queue) == 2)
+
+    assert [queue.get()[0], queue.get()[0]] == ["first", "second"]
+
+
+def test_shutdown_drops_waiting_items_and_stops_the_waiting_loop() -> None:
+    clock = FakeClock(START)
+    queue: DelayingQueue[str] = DelayingQueue(
+        "delaying-shutdown-test", clock=clock, metrics_provider=NoopMetricsProvider()
+    )
+    queue.add_after("a", 1)
+
+    queue.shutdown()
+    queue.add_after("b", 1)
+    clock.step(1)
+
+    assert queue.get() == (None, True)
+    assert "workqueue-delay-delaying-shutdown-test" not in {
+        thread.name for thread in threading.enumerate()
+    }
