@@ -16,6 +16,7 @@ LABEL_VALUE_MAX_LENGTH = 63
 _TRUNCATION_HASH_HEX_CHARS = 8
 _LABEL_VALUE_INVALID_CHAR = re.compile(r"[^A-Za-z0-9._-]")
 _LABEL_VALUE_EDGE_JUNK = re.compile(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 
 
 def _sha256_hex(text: str) -> str:
@@ -25,6 +26,11 @@ def _sha256_hex(text: str) -> str:
 def pipeline_run_name(target_resource: str) -> str:
     """Return the lock name for a target: ``wfe-`` + the first 16 hex chars of its sha256."""
     return PIPELINE_RUN_NAME_PREFIX + _sha256_hex(target_resource)[:_LOCK_HASH_HEX_CHARS]
+
+
+def is_valid_label_value(value: str) -> bool:
+    """True when the API server accepts ``value`` as a label value unchanged."""
+    return len(value) <= LABEL_VALUE_MAX_LENGTH and _LABEL_VALUE.fullmatch(value) is not None
 
 
 def sanitize_label_value(value: str) -> str:

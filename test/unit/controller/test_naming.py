@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from wfe.controller.naming import pipeline_run_name, sanitize_label_value
+from wfe.controller.naming import is_valid_label_value, pipeline_run_name, sanitize_label_value
 
 # The API server's label value rule (k8s.io/apimachinery validation.IsValidLabelValue).
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -74,3 +74,17 @@ def test_truncated_values_sharing_a_prefix_stay_distinct() -> None:
 def test_sanitizing_is_deterministic() -> None:
     value = "some/odd value " * 10
     assert sanitize_label_value(value) == sanitize_label_value(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("wfe-restart-payment", True),
+        ("", True),
+        ("x" * 63, True),
+        ("x" * 64, False),
+        ("a b", False),
+    ],
+)
+def test_is_valid_label_value(value: str, valid: bool) -> None:
+    assert is_valid_label_value(value) is valid

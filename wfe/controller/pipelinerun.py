@@ -1,0 +1,152 @@
+"""Build the tekton.dev/v1 PipelineRun for a WorkflowExecution (SPEC §4), and read back who owns one.
+
+Pure functions over plain dicts: the WorkflowExecution has already passed spec validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from api.tekton.v1 import (
+    API_VERSION,
+    BUNDLE_KIND_PARAM,
+    BUNDLE_NAME_PARAM,
+    BUNDLE_PARAM,
+    BUNDLES_RESOLVER,
+    PIPELINE_RUN_KIND,
+)
+from api.workflowexecution.v1alpha1 import (
+    ANNOTATION_CONTAINER_DIGEST,
+    ANNOTATION_TARGET_RESOURCE,
+    ANNOTATION_WORKFLOW_EXECUTION_UID,
+    LABEL_MANAGED_BY,
+    LABEL_SOURCE_NAMESPACE,
+    LABEL_WORKFLOW_EXECUTION,
+    LABEL_WORKFLOW_ID,
+    MANAGED_BY,
+    format_go_duration,
+)
+from wfe.controller.naming import is_valid_label_value, pipeline_run_name, sanitize_label_value
+
+# The Pipeline inside every workflow bundle is named "workflow" (Kubernaut's bundle convention).
+BUNDLE_PIPELINE_NAME: Final = "workflow"
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    """Controller-wide defaults that shape every PipelineRun."""
+
+    execution_namespace: str
+    default_service_account: str
+    default_timeout_seconds: float
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The WorkflowExecution a PipelineRun was created for."""
+
+    namespace: str
+    name: str
+    uid: str
+
+    @classmethod
+    def of(cls, workflow_execution: dict[str, Any]) -> Owner:
+        """The identity of ``workflow_execution``, comparable with :func:`owner_of`."""
+        metadata = workflow_execution.get("metadata") or {}
+        return cls(
+            namespace=metadata.get("namespace", ""),
+            name=metadata.get("name", ""),
+            uid=metadata.get("uid", ""),
+        )
+
+
+def owner_of(pipeline_run: dict[str, Any]) -> Owner | None:
+    """Who created ``pipeline_run``, from its labels and uid annotation.
+
+    ``None`` when any of namespace, name or uid is missing: such a PipelineRun cannot be
+    attributed to a WorkflowExecution and is treated as a stale lock (SPEC §3).
+    """
+    metadata = pipeline_run.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    annotations = metadata.get("annotations") or {}
+    namespace = labels.get(LABEL_SOURCE_NAMESPACE)
+    name = labels.get(LABEL_WORKFLOW_EXECUTION)
+    uid = annotations.get(ANNOTATION_WORKFLOW_EXECUTION_UID)
+    if not (namespace and name and uid):
+        return None
+    return Owner(namespace=namespace, name=name, uid=uid)
+
+
+def build_pipeline_run(
+    workflow_execution: dict[str, Any], settings: ExecutionSettings
+) -> dict[str, Any]:
+    """The PipelineRun that executes ``workflow_execution``; deliberately without ownerReferences.
+
+    Raises ``ValueError`` when the WorkflowExecution's name cannot be a label value (longer than
+    63 characters): the watch maps PipelineRun events back to their owner through that label.
+    """
+    metadata = workflow_execution["metadata"]
+    spec = workflow_execution["spec"]
+    workflow_ref = spec["workflowRef"]
+    execution_config = spec.get("executionConfig") or {}
+    name = metadata["name"]
+    if not is_valid_label_value(name):
+        raise ValueError(
+            f"WorkflowExecution name {name!r} is longer than 63 characters and cannot label "
+            "its PipelineRun"
+        )
+
+    annotations = {
+        ANNOTATION_TARGET_RESOURCE: spec["targetResource"],
+        ANNOTATION_WORKFLOW_EXECUTION_UID: metadata["uid"],
+    }
+    if workflow_ref.get("containerDigest"):
+        annotations[ANNOTATION_CONTAINER_DIGEST] = workflow_ref["containerDigest"]
+
+    pipeline_run_spec: dict[str, Any] = {
+        "pipelineRef": {
+            "resolver": BUNDLES_RESOLVER,
+            "params": [
+                {"name": BUNDLE_PARAM, "value": workflow_ref["containerImage"]},
+                {"name": BUNDLE_NAME_PARAM, "value": BUNDLE_PIPELINE_NAME},
+                {"name": BUNDLE_KIND_PARAM, "value": "pipeline"},
+            ],
+        },
+    }
+    parameters = spec.get("parameters") or {}
+    if parameters:
+        pipeline_run_spec["params"] = [
+            {"name": key, "value": parameters[key]} for key in sorted(parameters)
+        ]
+    pipeline_run_spec["timeouts"] = {
+        "pipeline": execution_config.get("timeout")
+        or format_go_duration(settings.default_timeout_seconds)
+    }
+    pipeline_run_spec["taskRunTemplate"] = {
+        "serviceAccountName": execution_config.get("serviceAccountName")
+        or settings.default_service_account,
+        "podTemplate": {
+            "securityContext": {
+                "runAsNonRoot": True,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            }
+        },
+    }
+
+    return {
+        "apiVersion": API_VERSION,
+        "kind": PIPELINE_RUN_KIND,
+        "metadata": {
+            "name": pipeline_run_name(spec["targetResource"]),
+            "namespace": settings.execution_namespace,
+            "labels": {
+                LABEL_WORKFLOW_EXECUTION: name,
+                LABEL_SOURCE_NAMESPACE: metadata["namespace"],
+                LABEL_WORKFLOW_ID: sanitize_label_value(workflow_ref["workflowId"]),
+                LABEL_MANAGED_BY: MANAGED_BY,
+            },
+            "annotations": annotations,
+        },
+        "spec": pipeline_run_spec,
+    }
