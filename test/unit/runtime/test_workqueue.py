@@ -5,18 +5,12 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+
+from support.wait import wait_for
 
 from wfe.runtime.workqueue import FakeClock, Queue
 
 JOIN_TIMEOUT = 5.0
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.001)
 
 
 def get_item(queue: Queue[str]) -> str:
@@ -138,7 +132,7 @@ def test_shutdown_with_drain_waits_for_items_in_processing() -> None:
     drained: list[bool] = []
     drainer = threading.Thread(target=lambda: drained.append(queue.shutdown_with_drain()))
     drainer.start()
-    wait_until(queue.shutting_down)
+    wait_for(queue.shutting_down)
 
     drainer.join(0.1)
     assert drainer.is_alive(), "shutdown_with_drain returned while an item was still processed"
@@ -163,7 +157,7 @@ def test_shutdown_with_drain_gives_up_after_its_timeout() -> None:
     drained: list[bool] = []
     drainer = threading.Thread(target=lambda: drained.append(queue.shutdown_with_drain(30)))
     drainer.start()
-    wait_until(lambda: clock.deadlines() == [clock.now() + 30])
+    wait_for(lambda: clock.deadlines() == [clock.now() + 30])
 
     clock.step(30)
     drainer.join(JOIN_TIMEOUT)
@@ -178,7 +172,7 @@ def test_plain_shutdown_ends_a_drain_wait() -> None:
     drained: list[bool] = []
     drainer = threading.Thread(target=lambda: drained.append(queue.shutdown_with_drain()))
     drainer.start()
-    wait_until(queue.shutting_down)
+    wait_for(queue.shutting_down)
 
     queue.shutdown()
     drainer.join(JOIN_TIMEOUT)

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import math
 import threading
-import time
-from collections.abc import Callable
+
+from support.wait import wait_for
 
 from wfe.runtime.workqueue import DelayingQueue, FakeClock, NoopMetricsProvider
 
 START = 1000.0
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.001)
 
 
 def new_queue() -> tuple[DelayingQueue[str], FakeClock]:
@@ -26,7 +19,7 @@ def new_queue() -> tuple[DelayingQueue[str], FakeClock]:
 
 def wait_for_sleep_until(clock: FakeClock, deadline: float) -> None:
     """Wait until the waiting loop sleeps again, due to wake at `deadline`."""
-    wait_until(lambda: clock.deadlines() == [deadline])
+    wait_for(lambda: clock.deadlines() == [deadline])
 
 
 def test_add_after_a_non_positive_delay_adds_at_once() -> None:
@@ -49,7 +42,7 @@ def test_an_item_becomes_available_only_when_its_delay_has_passed() -> None:
     assert len(queue) == 0
 
     clock.step(1)
-    wait_until(lambda: len(queue) == 1)
+    wait_for(lambda: len(queue) == 1)
     assert queue.get() == ("a", False)
 
 
@@ -60,7 +53,7 @@ def test_an_earlier_ready_time_replaces_a_later_one() -> None:
     wait_for_sleep_until(clock, START + 5)
 
     clock.step(5)
-    wait_until(lambda: len(queue) == 1)
+    wait_for(lambda: len(queue) == 1)
     assert queue.get() == ("a", False)
     queue.done("a")
 
@@ -77,7 +70,7 @@ def test_a_later_ready_time_does_not_postpone_an_earlier_one() -> None:
 
     clock.step(5)
 
-    wait_until(lambda: len(queue) == 1)
+    wait_for(lambda: len(queue) == 1)
 
 
 def test_items_ready_together_are_added_in_ready_time_order() -> None:
@@ -87,7 +80,7 @@ def test_items_ready_together_are_added_in_ready_time_order() -> None:
     wait_for_sleep_until(clock, START + 1)
 
     clock.step(2)
-    wait_until(lambda: len(queue) == 2)
+    wait_for(lambda: len(queue) == 2)
 
     assert [queue.get()[0], queue.get()[0]] == ["first", "second"]
 

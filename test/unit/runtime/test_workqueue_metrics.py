@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
+
+from support.wait import wait_for
 
 from wfe.runtime.metrics.registry import REGISTRY
 from wfe.runtime.workqueue import DelayingQueue, FakeClock, Queue, RateLimitingQueue
 
 START = 1000.0
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.001)
 
 
 class RecordedMetric:
@@ -110,11 +103,11 @@ def test_unfinished_work_is_refreshed_periodically_while_items_are_processed() -
     queue.get()
     clock.step(0.25)
     queue.get()
-    wait_until(lambda: clock.deadlines() == [START + 0.5])  # the refresh loop is asleep
+    wait_for(lambda: clock.deadlines() == [START + 0.5])  # the refresh loop is asleep
 
     clock.step(4)
 
-    wait_until(lambda: provider["unfinished"].value == 8.25)
+    wait_for(lambda: provider["unfinished"].value == 8.25)
     assert provider["longest"].value == 4.25
     queue.shutdown()
 

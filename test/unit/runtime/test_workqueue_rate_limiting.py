@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from support.wait import wait_for
 
 from wfe.runtime.workqueue import FakeClock, ItemExponentialFailureRateLimiter, RateLimitingQueue
 
 START = 1000.0
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.001)
 
 
 def test_each_rate_limited_add_waits_longer_until_forgotten() -> None:
@@ -26,12 +18,12 @@ def test_each_rate_limited_add_waits_longer_until_forgotten() -> None:
     queue.add_rate_limited("a")
     queue.add_rate_limited("b")
     queue.add_rate_limited("a")
-    wait_until(lambda: clock.deadlines() == [START + 1])
+    wait_for(lambda: clock.deadlines() == [START + 1])
 
     assert queue.num_requeues("a") == 2
     assert queue.num_requeues("b") == 1
     clock.step(1)
-    wait_until(lambda: len(queue) == 2)
+    wait_for(lambda: len(queue) == 2)
 
     queue.forget("a")
     assert queue.num_requeues("a") == 0
@@ -43,5 +35,5 @@ def test_a_queue_without_a_limiter_retries_soon_with_the_default_backoff() -> No
     queue.add_rate_limited("a")
 
     assert queue.num_requeues("a") == 1
-    wait_until(lambda: len(queue) == 1)
+    wait_for(lambda: len(queue) == 1)
     queue.shutdown()
