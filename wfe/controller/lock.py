@@ -1,0 +1,138 @@
+"""The resource lock and cooldown checks of SPEC §3 (layers 2 and 3), answered from the cache index.
+
+Layer 1, the PipelineRun name itself, is enforced by the API server (AlreadyExists) in the pending
+handler; these checks only avoid pointless create attempts and explain skips.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from api.workflowexecution.v1alpha1.constants import Phase, SkipReason
+from wfe.controller import metrics
+from wfe.controller.resources import TARGET_RESOURCE_INDEX, WORKFLOW_EXECUTIONS
+from wfe.controller.timestamps import format_time, parse_time
+from wfe.runtime.client import Resource
+
+Object = dict[str, Any]
+
+
+class IndexReader(Protocol):
+    def by_index(self, resource: Resource, index_name: str, value: str) -> list[Object]: ...
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Why a WorkflowExecution must be skipped, with the skipDetails block to write."""
+
+    reason: SkipReason
+    message: str
+    details: Object
+
+
+def _phase(obj: Object) -> str:
+    return str((obj.get("status") or {}).get("phase") or Phase.PENDING)
+
+
+class LockChecker:
+    def __init__(self, reader: IndexReader, cooldown_seconds: float, clock: Callable[[], datetime]):
+        self._reader = reader
+        self._cooldown = cooldown_seconds
+        self._clock = clock
+
+    def check(self, wfe: Object) -> Conflict | None:
+        started = time.perf_counter()
+        try:
+            return self._check(wfe)
+        finally:
+            metrics.LOCK_CHECK_DURATION.observe(time.perf_counter() - started)
+
+    def _check(self, wfe: Object) -> Conflict | None:
+        spec = wfe["spec"]
+        target = spec["targetResource"]
+        workflow_id = spec["workflowRef"]["workflowId"]
+        uid = wfe["metadata"].get("uid")
+        others = [
+            o
+            for o in self._reader.by_index(WORKFLOW_EXECUTIONS, TARGET_RESOURCE_INDEX, target)
+            if o["metadata"].get("uid") != uid
+        ]
+        for other in sorted(others, key=_key):
+            if _phase(other) == Phase.RUNNING:
+                return _busy(target, other)
+        now = self._clock()
+        recent: tuple[float, Object] | None = None
+        for other in others:
+            if _phase(other) not in (Phase.COMPLETED, Phase.FAILED):
+                continue
+            if other["spec"]["workflowRef"]["workflowId"] != workflow_id:
+                continue  # a different workflow on the same target is allowed
+            completed = parse_time((other.get("status") or {}).get("completionTime"))
+            if completed is None:
+                continue
+            remaining = self._cooldown - (now - completed).total_seconds()
+            # exactly at the boundary (elapsed == cooldown) the new execution is allowed
+            if remaining > 0 and (recent is None or remaining > recent[0]):
+                recent = (remaining, other)
+        if recent is not None:
+            return _recently_remediated(target, workflow_id, recent[1], recent[0], now)
+        return None
+
+
+def _key(obj: Object) -> tuple[str, str]:
+    return (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+
+
+def _busy(target: str, other: Object) -> Conflict:
+    meta, status = other["metadata"], other.get("status") or {}
+    return Conflict(
+        reason=SkipReason.RESOURCE_BUSY,
+        message=(
+            f"Target {target} is already being remediated by WorkflowExecution "
+            f"{meta.get('namespace')}/{meta['name']}."
+        ),
+        details={
+            "conflictingWorkflow": {
+                "name": meta["name"],
+                "namespace": meta.get("namespace", ""),
+                "workflowId": other["spec"]["workflowRef"]["workflowId"],
+                "startedAt": status.get("startTime"),
+                "targetResource": target,
+            }
+        },
+    )
+
+
+def _recently_remediated(
+    target: str, workflow_id: str, other: Object, remaining: float, now: datetime
+) -> Conflict:
+    from api.workflowexecution.v1alpha1.duration import format_go_duration
+
+    meta, status = other["metadata"], other.get("status") or {}
+    cooldown = format_go_duration(remaining)
+    return Conflict(
+        reason=SkipReason.RECENTLY_REMEDIATED,
+        message=(
+            f"Workflow {workflow_id} already ran on {target} "
+            f"(WorkflowExecution {meta.get('namespace')}/{meta['name']}, {status.get('outcome', 'finished')} "
+            f"at {status.get('completionTime')}); cooldown ends in {cooldown}."
+        ),
+        details={
+            "recentRemediation": {
+                "name": meta["name"],
+                "namespace": meta.get("namespace", ""),
+                "workflowId": workflow_id,
+                "completedAt": status.get("completionTime"),
+                "outcome": status.get("outcome"),
+                "targetResource": target,
+                "cooldownRemaining": cooldown,
+            }
+        },
+    )
+
+
+__all__ = ["Conflict", "IndexReader", "LockChecker", "format_time"]

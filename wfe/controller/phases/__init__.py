@@ -1,0 +1,1 @@
+"""One handler per phase of a WorkflowExecution (kubebuilder's reconcilePending/Running/... shape)."""

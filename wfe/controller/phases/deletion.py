@@ -1,0 +1,67 @@
+"""Deletion: stop and remove our PipelineRun, audit, emit an Event, drop the finalizer (SPEC §6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from api.workflowexecution.v1alpha1.constants import FINALIZER
+from wfe.audit.events import EventType, build_event
+from wfe.controller import errors
+from wfe.controller.dependencies import Dependencies
+from wfe.controller.errors import ErrorCategory
+from wfe.controller.event_reasons import EventReason
+from wfe.controller.finalizer import remove_finalizer
+from wfe.controller.naming import pipeline_run_name
+from wfe.controller.pipelinerun import Owner, owner_of
+from wfe.controller.resources import PIPELINE_RUNS
+from wfe.runtime.client import ApiError, is_not_found
+from wfe.runtime.reconcile import Result
+
+Object = dict[str, Any]
+log = structlog.get_logger("wfe.controller")
+
+
+def handle_delete(deps: Dependencies, wfe: Object) -> Result:
+    if FINALIZER not in (wfe["metadata"].get("finalizers") or []):
+        return Result()
+    try:
+        deleted = _delete_our_pipeline_run(deps, wfe)
+    except ApiError as err:
+        errors.count(ErrorCategory.EXTERNAL, "CleanupFailed")
+        deps.events.event(
+            wfe,
+            "Warning",
+            EventReason.CLEANUP_FAILED,
+            f"Could not delete the PipelineRun: {err.message}; retrying",
+        )
+        raise
+    try:  # best effort: never blocks deletion
+        deps.audit.record(build_event(EventType.WORKFLOW_DELETED, wfe, now=deps.clock()))
+    except Exception:
+        log.exception("audit of deletion failed")
+    what = f"PipelineRun {deleted} deleted" if deleted else "no PipelineRun to delete"
+    deps.events.event(
+        wfe, "Normal", EventReason.WORKFLOW_EXECUTION_DELETED, f"WorkflowExecution deleted; {what}"
+    )
+    remove_finalizer(deps.client, wfe)
+    return Result()
+
+
+def _delete_our_pipeline_run(deps: Dependencies, wfe: Object) -> str | None:
+    """Deletes the PipelineRun if it exists and is ours (stops a running execution). Idempotent."""
+    status = wfe.get("status") or {}
+    ref = status.get("pipelineRunRef") or {}
+    name = ref.get("name") or pipeline_run_name(wfe["spec"]["targetResource"])
+    namespace = ref.get("namespace") or deps.settings.execution.execution_namespace
+    pipeline_run = deps.client.get_or_none(PIPELINE_RUNS, name, namespace)
+    if pipeline_run is None or owner_of(pipeline_run) != Owner.of(wfe):
+        return None
+    try:
+        deps.client.delete(PIPELINE_RUNS, name, namespace, uid=pipeline_run["metadata"]["uid"])
+    except ApiError as err:
+        if not (is_not_found(err) or err.status == 409):
+            raise
+        return None
+    return f"{namespace}/{name}"

@@ -1,0 +1,167 @@
+"""Pending: validate, check the lock and cooldown, create (or adopt) the PipelineRun (SPEC §3, §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+
+from api.workflowexecution.v1alpha1.constants import (
+    ConditionReason,
+    FailureReason,
+    Phase,
+    SkipReason,
+)
+from api.workflowexecution.v1alpha1.types import WorkflowExecutionSpec
+from wfe.controller import errors, transitions
+from wfe.controller.dependencies import Dependencies
+from wfe.controller.errors import ErrorCategory
+from wfe.controller.failure.details import controller_failure_details
+from wfe.controller.lock import Conflict
+from wfe.controller.pipelinerun import Owner, build_pipeline_run, owner_of
+from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
+from wfe.runtime.client import ApiError, is_already_exists, is_forbidden, is_invalid, is_not_found
+from wfe.runtime.reconcile import Result
+
+Object = dict[str, Any]
+log = structlog.get_logger("wfe.controller")
+
+# Create → AlreadyExists → stale lock deleted → create again: bounded, then back off via the queue.
+MAX_CREATE_ATTEMPTS = 3
+
+
+class StaleLockRetriesExhaustedError(Exception):
+    """The lock PipelineRun kept reappearing; the request is retried with backoff."""
+
+
+def handle_pending(deps: Dependencies, wfe: Object) -> Result:
+    problem = validation_problem(wfe)
+    if problem is not None:
+        errors.count(ErrorCategory.VALIDATION, "InvalidSpec")
+        details = controller_failure_details(
+            FailureReason.CONFIGURATION_ERROR,
+            problem,
+            now=deps.clock(),
+            was_execution_failure=False,
+        )
+        transitions.fail(
+            deps, wfe, details, creation_condition=(ConditionReason.INVALID_SPEC, problem)
+        )
+        return Result()
+
+    conflict = deps.lock.check(wfe)
+    if conflict is not None:
+        transitions.skip(deps, wfe, conflict)
+        return Result()
+
+    desired = build_pipeline_run(wfe, deps.settings.execution)
+    for _attempt in range(MAX_CREATE_ATTEMPTS):
+        try:
+            created = deps.client.create(PIPELINE_RUNS, desired)
+        except ApiError as err:
+            if is_already_exists(err):
+                outcome = _resolve_existing(deps, wfe, desired)
+                if outcome is None:
+                    continue  # stale lock removed: create again
+                return outcome
+            if is_forbidden(err):
+                return _fail_forbidden(deps, wfe, err)
+            if is_invalid(err):
+                return _fail_invalid_pipeline_run(deps, wfe, err)
+            raise  # transient: requeue with backoff
+        transitions.start_running(deps, wfe, created, adopted=False)
+        return Result()
+    raise StaleLockRetriesExhaustedError(
+        f"PipelineRun {desired['metadata']['name']} kept reappearing after stale-lock removal"
+    )
+
+
+def validation_problem(wfe: Object) -> str | None:
+    """Defence in depth beyond the CRD schema: a human-actionable message, or None when valid."""
+    try:
+        WorkflowExecutionSpec.model_validate(wfe.get("spec") or {})
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"Invalid spec.{where}: {first.get('msg')}. Fix the WorkflowExecution and create it again."
+    return None
+
+
+def _resolve_existing(deps: Dependencies, wfe: Object, desired: Object) -> Result | None:
+    """The AlreadyExists decision table of SPEC §3. None means: the stale lock is gone, create again."""
+    meta = desired["metadata"]
+    existing = deps.client.get_or_none(PIPELINE_RUNS, meta["name"], meta["namespace"])
+    if existing is None:
+        return None  # deleted between our create and get: try again
+    owner = owner_of(existing)
+    if owner == Owner.of(wfe):
+        transitions.start_running(deps, wfe, existing, adopted=True)
+        return Result()
+    if owner is not None:
+        holder = deps.client.get_or_none(WORKFLOW_EXECUTIONS, owner.name, owner.namespace)
+        if holder is not None and holder["metadata"].get("uid") == owner.uid:
+            holder_phase = (holder.get("status") or {}).get("phase") or Phase.PENDING
+            if holder_phase in (Phase.RUNNING, Phase.PENDING):
+                transitions.skip(deps, wfe, _busy_with(wfe, holder))
+                return Result()
+    # unlabelled debris, an owner that is gone, or an owner that is terminal: a stale lock
+    log.info("removing stale lock", pipeline_run=meta["name"], owner=str(owner))
+    try:
+        deps.client.delete(
+            PIPELINE_RUNS, meta["name"], meta["namespace"], uid=existing["metadata"].get("uid")
+        )
+    except ApiError as err:
+        if not (is_not_found(err) or err.status == 409):  # gone, or replaced meanwhile: re-decide
+            raise
+    return None
+
+
+def _busy_with(wfe: Object, holder: Object) -> Conflict:
+    target = wfe["spec"]["targetResource"]
+    hmeta, hstatus = holder["metadata"], holder.get("status") or {}
+    message = (
+        f"Target {target} is already being remediated by WorkflowExecution "
+        f"{hmeta.get('namespace')}/{hmeta['name']}."
+    )
+    return Conflict(
+        reason=SkipReason.RESOURCE_BUSY,
+        message=message,
+        details={
+            "conflictingWorkflow": {
+                "name": hmeta["name"],
+                "namespace": hmeta.get("namespace", ""),
+                "workflowId": holder["spec"]["workflowRef"]["workflowId"],
+                "startedAt": hstatus.get("startTime"),
+                "targetResource": target,
+            }
+        },
+    )
+
+
+def _fail_forbidden(deps: Dependencies, wfe: Object, err: ApiError) -> Result:
+    errors.count(ErrorCategory.PERMISSION, "Forbidden")
+    execution = deps.settings.execution
+    service_account = (wfe["spec"].get("executionConfig") or {}).get(
+        "serviceAccountName"
+    ) or execution.default_service_account
+    message = (
+        f"Forbidden to create the PipelineRun in namespace {execution.execution_namespace} "
+        f"(runner service account {service_account}): {err.message}. Grant the controller "
+        f"'create' on tekton.dev pipelineruns in {execution.execution_namespace}."
+    )
+    details = controller_failure_details(
+        FailureReason.FORBIDDEN, message, now=deps.clock(), was_execution_failure=False
+    )
+    transitions.fail(deps, wfe, details, creation_condition=(ConditionReason.FORBIDDEN, message))
+    return Result()
+
+
+def _fail_invalid_pipeline_run(deps: Dependencies, wfe: Object, err: ApiError) -> Result:
+    errors.count(ErrorCategory.VALIDATION, "InvalidPipelineRun")
+    message = f"The API server rejected the PipelineRun built from this spec: {err.message}"
+    details = controller_failure_details(
+        FailureReason.CONFIGURATION_ERROR, message, now=deps.clock(), was_execution_failure=False
+    )
+    transitions.fail(deps, wfe, details, creation_condition=(ConditionReason.INVALID_SPEC, message))
+    return Result()

@@ -1,0 +1,99 @@
+"""Completed/Failed/Skipped: make sure the audit trail is recorded, release the lock after cooldown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from api.workflowexecution.v1alpha1.constants import ConditionReason, ConditionType, Phase
+from api.workflowexecution.v1alpha1.duration import format_go_duration
+from wfe.audit.events import EventType, build_event, event_id_for
+from wfe.controller import transitions
+from wfe.controller.conditions import get_condition, is_true
+from wfe.controller.dependencies import Dependencies
+from wfe.controller.pipelinerun import Owner, owner_of
+from wfe.controller.resources import PIPELINE_RUNS
+from wfe.controller.timestamps import parse_time
+from wfe.runtime.client import ApiError, is_not_found
+from wfe.runtime.reconcile import Result
+
+Object = dict[str, Any]
+log = structlog.get_logger("wfe.controller")
+
+
+def handle_terminal(deps: Dependencies, wfe: Object) -> Result:
+    wfe = ensure_audited(deps, wfe)
+    if (wfe.get("status") or {}).get("phase") == Phase.SKIPPED:
+        return Result()  # a skipped execution never held the lock
+    return _release_lock_after_cooldown(deps, wfe)
+
+
+def expected_audit_events(wfe: Object) -> list[EventType]:
+    status = wfe.get("status") or {}
+    phase = status.get("phase")
+    started = EventType.EXECUTION_STARTED if status.get("startTime") else None
+    by_phase: dict[str, list[EventType | None]] = {
+        Phase.COMPLETED: [started, EventType.WORKFLOW_COMPLETED],
+        Phase.FAILED: [started, EventType.WORKFLOW_FAILED],
+        Phase.SKIPPED: [EventType.WORKFLOW_SKIPPED],
+    }
+    return [t for t in by_phase.get(str(phase), []) if t is not None]
+
+
+def ensure_audited(deps: Dependencies, wfe: Object) -> Object:
+    """Sets AuditRecorded once the sink accepted every event; re-audits what was lost (SPEC §9)."""
+    conditions = (wfe.get("status") or {}).get("conditions")
+    if is_true(conditions, ConditionType.AUDIT_RECORDED):
+        return wfe
+    uid = wfe["metadata"]["uid"]
+    missing = [
+        t for t in expected_audit_events(wfe) if not deps.audit.is_recorded(event_id_for(uid, t))
+    ]
+    if not missing:
+        return transitions.set_audit_condition(deps, wfe, True, "All audit events were accepted.")
+    for event_type in missing:
+        if not deps.audit.is_pending(event_id_for(uid, event_type)):
+            # lost (crash before spooling, or a restart forgot it): record again, idempotent by id
+            deps.audit.record(build_event(event_type, wfe, now=deps.clock()))
+    current = get_condition(conditions, ConditionType.AUDIT_RECORDED)
+    if current is None:
+        message = (
+            f"{len(missing)} audit event(s) awaiting delivery; they are retried until accepted."
+        )
+        return transitions.set_audit_condition(deps, wfe, False, message)
+    return wfe
+
+
+def _release_lock_after_cooldown(deps: Dependencies, wfe: Object) -> Result:
+    lock = get_condition(
+        (wfe.get("status") or {}).get("conditions"), ConditionType.RESOURCE_LOCK_ACQUIRED
+    )
+    if lock is not None and lock.get("reason") == ConditionReason.LOCK_RELEASED:
+        return Result()
+    status = wfe.get("status") or {}
+    completed = parse_time(status.get("completionTime"))
+    ref = status.get("pipelineRunRef") or {}
+    if completed is None or not ref.get("name"):
+        return Result()  # never created a PipelineRun (validation or Forbidden failure)
+    remaining = deps.settings.cooldown_seconds - (deps.clock() - completed).total_seconds()
+    if remaining > 0:
+        return Result(requeue_after=remaining)
+
+    namespace = ref.get("namespace") or deps.settings.execution.execution_namespace
+    pipeline_run = deps.client.get_or_none(PIPELINE_RUNS, ref["name"], namespace)
+    if pipeline_run is not None and owner_of(pipeline_run) == Owner.of(wfe):
+        try:
+            deps.client.delete(
+                PIPELINE_RUNS, ref["name"], namespace, uid=pipeline_run["metadata"]["uid"]
+            )
+        except ApiError as err:
+            if not (is_not_found(err) or err.status == 409):
+                raise
+    message = (
+        f"Cooldown of {format_go_duration(deps.settings.cooldown_seconds)} over: PipelineRun "
+        f"{namespace}/{ref['name']} deleted, {wfe['spec']['targetResource']} may be remediated again."
+    )
+    transitions.release_lock(deps, wfe, message)
+    log.info("lock released", pipeline_run=ref["name"])
+    return Result()

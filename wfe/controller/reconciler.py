@@ -1,0 +1,107 @@
+"""The WorkflowExecution reconciler: reads the object, ensures the finalizer, dispatches on phase."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from api.workflowexecution.v1alpha1.constants import Phase
+from wfe.audit.recorder import Recorder
+from wfe.controller import errors
+from wfe.controller.dependencies import CacheReader, Dependencies, EventSink
+from wfe.controller.finalizer import add_finalizer, has_finalizer
+from wfe.controller.lock import LockChecker
+from wfe.controller.phases.deletion import handle_delete
+from wfe.controller.phases.pending import handle_pending
+from wfe.controller.phases.running import handle_running
+from wfe.controller.phases.terminal import handle_terminal
+from wfe.controller.resources import WORKFLOW_EXECUTIONS
+from wfe.controller.settings import ControllerSettings
+from wfe.controller.status import PhaseMovedError, StatusWriter
+from wfe.runtime.client import Client, is_conflict, is_not_found
+from wfe.runtime.reconcile import Request, Result, current_reconcile_id
+
+Object = dict[str, Any]
+CONTROLLER_NAME = "workflowexecution"
+log = structlog.get_logger("wfe.controller")
+
+_HANDLERS: dict[str, Callable[[Dependencies, Object], Result]] = {
+    Phase.PENDING: handle_pending,
+    Phase.RUNNING: handle_running,
+    Phase.COMPLETED: handle_terminal,
+    Phase.FAILED: handle_terminal,
+    Phase.SKIPPED: handle_terminal,
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class WorkflowExecutionReconciler:
+    def __init__(
+        self,
+        client: Client,
+        reader: CacheReader,
+        events: EventSink,
+        audit: Recorder,
+        settings: ControllerSettings,
+        clock: Callable[[], datetime] = utc_now,
+    ):
+        self.deps = Dependencies(
+            client=client,
+            reader=reader,
+            events=events,
+            audit=audit,
+            settings=settings,
+            clock=clock,
+            status=StatusWriter(client),
+            lock=LockChecker(reader, settings.cooldown_seconds, clock),
+        )
+
+    def __call__(self, request: Request) -> Result:
+        return self.reconcile(request)
+
+    def reconcile(self, request: Request) -> Result:
+        wfe = self.deps.reader.get(WORKFLOW_EXECUTIONS, request.name, request.namespace)
+        if wfe is None:
+            return Result()  # deleted; the finalizer already did the cleanup
+        correlation_id = ((wfe.get("spec") or {}).get("remediationRequestRef") or {}).get(
+            "name", ""
+        )
+        with structlog.contextvars.bound_contextvars(
+            controller=CONTROLLER_NAME,
+            namespace=request.namespace,
+            name=request.name,
+            reconcileID=current_reconcile_id(),
+            correlation_id=correlation_id,
+        ):
+            try:
+                return self._reconcile(wfe)
+            except PhaseMovedError:
+                return Result(requeue_after=0.001)  # someone else decided: look again
+            except Exception as err:
+                if is_conflict(err):
+                    errors.count_exception(err)
+                    log.info("conflict, retrying with fresh data", error=str(err))
+                    raise
+                if is_not_found(err):
+                    return Result()  # the object vanished mid-reconcile
+                errors.count_exception(err)
+                log.exception("reconcile failed")
+                raise
+
+    def _reconcile(self, wfe: Object) -> Result:
+        if wfe["metadata"].get("deletionTimestamp"):
+            return handle_delete(self.deps, wfe)
+        if not has_finalizer(wfe):
+            wfe = add_finalizer(self.deps.client, wfe)
+        phase = (wfe.get("status") or {}).get("phase") or Phase.PENDING
+        handler = _HANDLERS.get(phase)
+        if handler is None:
+            log.warning("unknown phase, leaving the object alone", phase=phase)
+            return Result()
+        return handler(self.deps, wfe)
