@@ -1,0 +1,1 @@
+"""Why an execution failed: classification, status.failureDetails and its summary (SPEC §5)."""
