@@ -49,38 +49,14 @@ def failure_details(
     task_runs_by_name = {_name(task_run): task_run for task_run in task_runs}
     failed = _failed_child(references, task_runs_by_name)
 
-    pipeline_reason = verdict.get("reason", "")
-    pipeline_message = verdict.get("message", "")
     task_run = failed.task_run if failed else {}
     task_verdict = _succeeded(task_run)
     steps = (task_run.get("status") or {}).get("steps") or []
     # Tekton gives steps it stopped before they started a synthetic exit code 1: skip those.
     failed_step = next((s for s in steps if _exit_code(s) and _step_started(s)), None)
 
-    reason = classify(
-        FailureEvidence(
-            reason_codes=[
-                pipeline_reason,
-                task_verdict.get("reason", ""),
-                # Kubelet's verdicts only: a step Tekton stopped before it started carries a
-                # copy of the TaskRun's reason, already counted above.
-                *(
-                    _step_state(step, "terminated").get("reason", "")
-                    for step in steps
-                    if _step_started(step)
-                ),
-                *(_step_state(step, "waiting").get("reason", "") for step in steps),
-            ],
-            messages=[task_verdict.get("message", ""), pipeline_message],
-            nonzero_exit_code=failed_step is not None,
-        )
-    )
-    # The PipelineRun's own message explains PipelineRun-level causes (timeout, resolution);
-    # for a task failure the TaskRun's message is the more specific one.
-    if failed is not None and reason_for_code(pipeline_reason) is None:
-        message = task_verdict.get("message") or pipeline_message
-    else:
-        message = pipeline_message
+    reason = classify(_evidence(verdict, task_verdict, steps, failed_step))
+    message = _message(verdict, task_verdict if failed else None)
     failed_at = (
         parse_time((task_run.get("status") or {}).get("completionTime"))
         or parse_time(status.get("completionTime"))
@@ -95,7 +71,7 @@ def failure_details(
     return _render(
         FailureFacts(
             reason=reason,
-            message=message or f"PipelineRun failed with reason {pipeline_reason or 'unknown'}",
+            message=message,
             failed_at=failed_at,
             elapsed_seconds=_elapsed(started_at, failed_at),
             was_execution_failure=was_execution_failure(
@@ -156,6 +132,40 @@ def _render(facts: FailureFacts) -> dict[str, Any]:
         "naturalLanguageSummary": natural_language_summary(replace(facts, message=clipped)),
     }
     return {key: value for key, value in details.items() if value is not None}
+
+
+def _evidence(
+    verdict: dict[str, Any],
+    task_verdict: dict[str, Any],
+    steps: Sequence[dict[str, Any]],
+    failed_step: dict[str, Any] | None,
+) -> FailureEvidence:
+    return FailureEvidence(
+        reason_codes=[
+            verdict.get("reason", ""),
+            task_verdict.get("reason", ""),
+            # Kubelet's verdicts only: a step Tekton stopped before it started carries a copy of
+            # the TaskRun's reason, already counted above.
+            *(
+                _step_state(step, "terminated").get("reason", "")
+                for step in steps
+                if _step_started(step)
+            ),
+            *(_step_state(step, "waiting").get("reason", "") for step in steps),
+        ],
+        messages=[task_verdict.get("message", ""), verdict.get("message", "")],
+        nonzero_exit_code=failed_step is not None,
+    )
+
+
+def _message(verdict: dict[str, Any], task_verdict: dict[str, Any] | None) -> str:
+    """The PipelineRun's own message explains PipelineRun-level causes (timeout, resolution);
+    for a task failure the TaskRun's message is the more specific one."""
+    pipeline_reason = verdict.get("reason", "")
+    message = verdict.get("message", "")
+    if task_verdict is not None and reason_for_code(pipeline_reason) is None:
+        message = task_verdict.get("message") or message
+    return message or f"PipelineRun failed with reason {pipeline_reason or 'unknown'}"
 
 
 def _failed_child(
