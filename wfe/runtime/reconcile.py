@@ -1,7 +1,14 @@
-"""What a reconciler is asked to do (`Request`) and what it answers (`Result`), as controller-runtime."""
+"""What a reconciler is asked to do (`Request`), what it answers (`Result`), and its reconcile ID.
+
+As controller-runtime: a reconciler raises to be retried with backoff, raises `TerminalError` to
+give up until the object changes, and may read `current_reconcile_id()` to tag its logs.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 
@@ -18,6 +25,32 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """`requeue_after` seconds > 0 reconciles the object again after that delay."""
+    """`requeue_after` seconds > 0 reconciles the object again after that delay.
+
+    `requeue` (without a delay) retries with the rate limiter's backoff, as Go's `Result.Requeue`.
+    """
 
     requeue_after: float | None = None
+    requeue: bool = False
+
+
+class TerminalError(Exception):
+    """A failure that retrying cannot fix: counted as an error but not requeued."""
+
+
+_reconcile_id: ContextVar[str | None] = ContextVar("reconcile_id", default=None)
+
+
+def current_reconcile_id() -> str | None:
+    """The ID of the reconcile running on this thread, or None outside a reconcile."""
+    return _reconcile_id.get()
+
+
+@contextmanager
+def reconcile_id_bound(reconcile_id: str) -> Iterator[None]:
+    """Make `reconcile_id` the current reconcile ID for the duration of the block."""
+    token = _reconcile_id.set(reconcile_id)
+    try:
+        yield
+    finally:
+        _reconcile_id.reset(token)

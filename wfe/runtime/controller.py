@@ -1,0 +1,231 @@
+"""The controller: worker threads take requests from a rate-limited queue and run the reconciler.
+
+controller-runtime's semantics: a key is never reconciled twice at once; a raised exception retries
+with backoff; `Result.requeue_after` forgets the backoff and retries after the delay; a worker never
+dies of a reconcile. Every reconcile gets an ID, bound into logs and `current_reconcile_id()`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+import structlog
+
+from wfe.runtime.metrics.controller_metrics import (
+    RESULT_ERROR,
+    RESULT_REQUEUE,
+    RESULT_REQUEUE_AFTER,
+    RESULT_SUCCESS,
+    ControllerMetrics,
+)
+from wfe.runtime.reconcile import Request, Result, TerminalError, reconcile_id_bound
+from wfe.runtime.source import Source
+from wfe.runtime.workqueue import RateLimiter, RateLimitingQueue
+
+log = structlog.get_logger(__name__)
+
+Reconciler = Callable[[Request], Result]
+
+# Go reconcilers return errors for failures they expect and panic on bugs. Python has only
+# exceptions, so the ones that signal a bug in the reconciler count as panics.
+PANIC_EXCEPTIONS: tuple[type[Exception], ...] = (
+    ArithmeticError,
+    AssertionError,
+    AttributeError,
+    LookupError,
+    NameError,
+    RecursionError,
+    TypeError,
+)
+
+# How often the thread watching the caller's stop event checks whether stop() was called directly.
+_STOP_EVENT_POLL_SECONDS = 0.5
+
+
+class ReconcilerPanicError(Exception):
+    """Raised by `Controller.wait()` when a panic ended a controller built with recover_panic=False."""
+
+
+class Controller:
+    """Runs `reconciler` for requests its sources enqueue, on `max_concurrent_reconciles` threads."""
+
+    def __init__(
+        self,
+        name: str,
+        reconciler: Reconciler,
+        *,
+        max_concurrent_reconciles: int = 1,
+        rate_limiter: RateLimiter | None = None,
+        recover_panic: bool = True,
+    ) -> None:
+        if max_concurrent_reconciles < 1:
+            raise ValueError(
+                f"max_concurrent_reconciles must be >= 1, got {max_concurrent_reconciles}"
+            )
+        self.name = name
+        self._reconciler = reconciler
+        self._max_concurrent_reconciles = max_concurrent_reconciles
+        self._rate_limiter = rate_limiter
+        self._recover_panic = recover_panic
+        self._metrics = ControllerMetrics(name, max_concurrent_reconciles)
+        self._log = log.bind(controller=name)
+        self._lock = threading.Lock()
+        self._pending_sources: list[Source] = []
+        self._queue: RateLimitingQueue[Request] | None = None
+        self._workers: list[threading.Thread] = []
+        self._stopping = threading.Event()
+        self._panic: Exception | None = None
+
+    @property
+    def queue(self) -> RateLimitingQueue[Request]:
+        """The work queue; it exists once the controller has started."""
+        if self._queue is None:
+            raise RuntimeError(f"controller {self.name!r} has not started")
+        return self._queue
+
+    def watch(self, source: Source) -> None:
+        """Feed the events of `source` to this controller; sources start with the controller."""
+        with self._lock:
+            if self._queue is None:
+                self._pending_sources.append(source)
+                return
+            queue = self._queue
+        self._log.info("Starting EventSource", source=str(source))
+        source.start(queue)
+
+    def start(self, stop_event: threading.Event) -> None:
+        """Start the sources and the workers, then return; setting `stop_event` stops them."""
+        with self._lock:
+            if self._queue is not None or self._stopping.is_set():
+                raise RuntimeError(f"controller {self.name!r} was already started or stopped")
+            queue: RateLimitingQueue[Request] = RateLimitingQueue(
+                self.name, rate_limiter=self._rate_limiter
+            )
+            self._queue = queue
+            for source in self._pending_sources:
+                self._log.info("Starting EventSource", source=str(source))
+                source.start(queue)
+            self._pending_sources.clear()
+            self._log.info("Starting workers", worker_count=self._max_concurrent_reconciles)
+            self._workers = [
+                threading.Thread(
+                    target=self._run_worker, name=f"{self.name}-worker-{index}", daemon=True
+                )
+                for index in range(self._max_concurrent_reconciles)
+            ]
+            for worker in self._workers:
+                worker.start()
+        threading.Thread(
+            target=self._stop_when_set, args=(stop_event,), name=f"{self.name}-stop", daemon=True
+        ).start()
+
+    def stop(self) -> None:
+        """Stop taking work: in-flight reconciles finish, queued requests are dropped. Idempotent."""
+        self._stopping.set()
+        with self._lock:
+            queue = self._queue
+        if queue is not None:
+            queue.shutdown()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the workers to exit after a stop; False if `timeout` seconds passed first.
+
+        Raises `ReconcilerPanicError` if an unrecovered panic stopped the controller.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for worker in self._workers:
+            worker.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        if self._panic is not None:
+            raise ReconcilerPanicError(
+                f"controller {self.name!r}: {self._panic!r}"
+            ) from self._panic
+        finished = not any(worker.is_alive() for worker in self._workers)
+        if finished:
+            self._log.info("All workers finished")
+        return finished
+
+    def _stop_when_set(self, stop_event: threading.Event) -> None:
+        while not self._stopping.is_set():
+            if stop_event.wait(_STOP_EVENT_POLL_SECONDS):
+                self._log.info("Shutdown signal received, waiting for all workers to finish")
+                self.stop()
+
+    def _run_worker(self) -> None:
+        while self._process_next_work_item():
+            pass
+
+    def _process_next_work_item(self) -> bool:
+        queue = self.queue
+        request, shutdown = queue.get()
+        if shutdown or request is None:
+            return False
+        try:
+            if self._stopping.is_set():
+                return False
+            self._metrics.active_workers.inc()
+            try:
+                return self._reconcile_handler(queue, request)
+            finally:
+                self._metrics.active_workers.dec()
+        finally:
+            queue.done(request)
+
+    def _reconcile_handler(self, queue: RateLimitingQueue[Request], request: Request) -> bool:
+        """Reconcile one request and requeue it as the outcome says; False ends the worker."""
+        started = time.monotonic()
+        reconcile_id = str(uuid.uuid4())
+        with (
+            structlog.contextvars.bound_contextvars(
+                controller=self.name,
+                namespace=request.namespace,
+                name=request.name,
+                reconcileID=reconcile_id,
+            ),
+            reconcile_id_bound(reconcile_id),
+        ):
+            try:
+                result = self._reconciler(request)
+            except TerminalError:
+                self._metrics.terminal_errors.inc()
+                self._count_error()
+                log.error("Reconciler error", terminal=True, exc_info=True)
+            except Exception as error:
+                if isinstance(error, PANIC_EXCEPTIONS):
+                    self._metrics.panics.inc()
+                    if not self._recover_panic:
+                        log.critical("Observed a panic in reconciler", exc_info=True)
+                        self._panic = error
+                        self.stop()
+                        return False
+                self._count_error()
+                queue.add_rate_limited(request)
+                log.error("Reconciler error", exc_info=True)
+            else:
+                self._requeue_as_asked(queue, request, result)
+            finally:
+                self._metrics.reconcile_time.observe(time.monotonic() - started)
+        return True
+
+    def _count_error(self) -> None:
+        self._metrics.errors.inc()
+        self._metrics.count_result(RESULT_ERROR)
+
+    def _requeue_as_asked(
+        self, queue: RateLimitingQueue[Request], request: Request, result: Result
+    ) -> None:
+        if result.requeue_after is not None and result.requeue_after > 0:
+            log.debug("Reconcile done, requeueing after", requeue_after=result.requeue_after)
+            queue.forget(request)
+            queue.add_after(request, result.requeue_after)
+            self._metrics.count_result(RESULT_REQUEUE_AFTER)
+        elif result.requeue:
+            log.debug("Reconcile done, requeueing")
+            queue.add_rate_limited(request)
+            self._metrics.count_result(RESULT_REQUEUE)
+        else:
+            log.debug("Reconcile successful")
+            queue.forget(request)
+            self._metrics.count_result(RESULT_SUCCESS)
