@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,13 +34,14 @@ class DataStoragePeer:
 
     Knobs: ``status`` answered to every batch; ``reject`` makes any batch holding a matching event
     answer 400; ``lose_responses`` stores the next N batches but closes the connection without an
-    answer; ``hold``, while cleared, parks every request (a peer that hangs).
+    answer; ``hold``, while cleared, parks every request (a peer that hangs) and sets ``parked``.
     """
 
     status: int = 201
     reject: Callable[[dict[str, Any]], bool] | None = None
     lose_responses: int = 0
     hold: threading.Event = field(default_factory=threading.Event)
+    parked: threading.Event = field(default_factory=threading.Event)
     batches: list[ReceivedBatch] = field(default_factory=list)
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -68,7 +68,9 @@ class DataStoragePeer:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        ).start()
 
     def stop(self) -> None:
         if self._server is not None:
@@ -78,7 +80,9 @@ class DataStoragePeer:
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         body = request.rfile.read(int(request.headers.get("Content-Length", "0")))
-        self.hold.wait(timeout=30)
+        if not self.hold.is_set():
+            self.parked.set()
+            self.hold.wait(timeout=30)
         if request.path != BATCH_PATH:
             request.send_error(404)
             return
@@ -124,23 +128,6 @@ def datastorage() -> Iterator[DataStoragePeer]:
     yield peer
     peer.hold.set()
     peer.stop()
-
-
-WaitUntil = Callable[..., None]
-
-
-@pytest.fixture
-def wait_until() -> WaitUntil:
-    """Poll ``condition`` until it holds; fail with ``message`` after ``timeout`` seconds."""
-
-    def wait(condition: Callable[[], bool], timeout: float = 5.0, message: str = "") -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out after {timeout}s waiting for {message or condition}")
-            time.sleep(0.005)
-
-    return wait
 
 
 def _realistic_wfe(
