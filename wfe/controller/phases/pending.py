@@ -13,12 +13,14 @@ from api.workflowexecution.v1alpha1.constants import (
     Phase,
     SkipReason,
 )
+from api.workflowexecution.v1alpha1.duration import parse_go_duration
 from api.workflowexecution.v1alpha1.types import WorkflowExecutionSpec
 from wfe.controller import errors, transitions
 from wfe.controller.dependencies import Dependencies
 from wfe.controller.errors import ErrorCategory
 from wfe.controller.failure.details import controller_failure_details
 from wfe.controller.lock import Conflict
+from wfe.controller.naming import is_valid_label_value
 from wfe.controller.pipelinerun import Owner, build_pipeline_run, owner_of
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.runtime.client import ApiError, is_already_exists, is_forbidden, is_invalid, is_not_found
@@ -85,6 +87,16 @@ def validation_problem(wfe: Object) -> str | None:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         return f"Invalid spec.{where}: {first.get('msg')}. Fix the WorkflowExecution and create it again."
+    name = wfe["metadata"]["name"]
+    if not is_valid_label_value(name):
+        # the name is the label that maps PipelineRun events back to this object
+        return (
+            f"WorkflowExecution name {name!r} is longer than 63 characters or not a valid label "
+            "value; PipelineRuns could not be traced back to it. Use a shorter name."
+        )
+    timeout = (wfe["spec"].get("executionConfig") or {}).get("timeout")
+    if timeout and parse_go_duration(timeout) <= 0:
+        return f"spec.executionConfig.timeout {timeout!r} must be positive (0 means no timeout to Tekton)."
     return None
 
 

@@ -1,0 +1,87 @@
+"""Wires the reconciler into a runtime Controller: informers, the target index, watches (SetupWithManager)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from api.workflowexecution.v1alpha1.constants import (
+    LABEL_SOURCE_NAMESPACE,
+    LABEL_WORKFLOW_EXECUTION,
+    TARGET_RESOURCE_FIELD,
+    Phase,
+)
+from wfe.audit.events import AuditEvent
+from wfe.audit.recorder import Recorder
+from wfe.controller import metrics
+from wfe.controller.dependencies import EventSink
+from wfe.controller.reconciler import CONTROLLER_NAME, WorkflowExecutionReconciler, utc_now
+from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
+from wfe.controller.settings import ControllerSettings
+from wfe.runtime.cache.cache import Cache
+from wfe.runtime.client import Client
+from wfe.runtime.controller import Controller
+from wfe.runtime.handler import EnqueueRequestForObject, EnqueueRequestsFromMapFunc
+from wfe.runtime.reconcile import Request
+from wfe.runtime.source import Kind
+
+Object = dict[str, Any]
+
+
+def target_resource_of(obj: Object) -> list[str]:
+    target = (obj.get("spec") or {}).get("targetResource")
+    return [target] if isinstance(target, str) and target else []
+
+
+def workflow_execution_of(pipeline_run: Object) -> list[Request]:
+    """Maps a PipelineRun to its WorkflowExecution through the labels the controller put on it."""
+    labels = (pipeline_run.get("metadata") or {}).get("labels") or {}
+    name, namespace = labels.get(LABEL_WORKFLOW_EXECUTION), labels.get(LABEL_SOURCE_NAMESPACE)
+    return [Request(namespace, name)] if name and namespace else []
+
+
+def setup_controller(
+    client: Client,
+    cache: Cache,
+    events: EventSink,
+    audit: Recorder,
+    settings: ControllerSettings,
+    *,
+    watch_namespace: str | None = None,
+    max_concurrent_reconciles: int = 4,
+    clock: Callable[[], datetime] = utc_now,
+) -> Controller:
+    wfe_informer = cache.informer_for(WORKFLOW_EXECUTIONS, namespace=watch_namespace)
+    cache.index_field(WORKFLOW_EXECUTIONS, TARGET_RESOURCE_FIELD, target_resource_of)
+    # only PipelineRuns this controller labelled, only in the execution namespace
+    pipeline_run_informer = cache.informer_for(
+        PIPELINE_RUNS,
+        namespace=settings.execution.execution_namespace,
+        label_selector=LABEL_WORKFLOW_EXECUTION,
+    )
+    reconciler = WorkflowExecutionReconciler(client, cache, events, audit, settings, clock)
+    controller = Controller(
+        CONTROLLER_NAME, reconciler, max_concurrent_reconciles=max_concurrent_reconciles
+    )
+    controller.watch(Kind(wfe_informer, EnqueueRequestForObject()))
+    # every PipelineRun change, status-only ones included, reconciles its WorkflowExecution
+    controller.watch(Kind(pipeline_run_informer, EnqueueRequestsFromMapFunc(workflow_execution_of)))
+
+    def on_delivered(delivered: Iterable[AuditEvent]) -> None:
+        # AuditRecorded is set by the reconcile that follows delivery
+        for request in {Request(e.namespace, e.resource_id) for e in delivered}:
+            try:
+                controller.queue.add(request)
+            except RuntimeError:
+                return  # not started (or stopping): the next reconcile will see it
+
+    audit.set_listener(on_delivered)
+    metrics.count_active_with(
+        lambda: sum(
+            1
+            for o in cache.list(WORKFLOW_EXECUTIONS)
+            if (o.get("status") or {}).get("phase") == Phase.RUNNING
+        )
+    )
+    return controller
