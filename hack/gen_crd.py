@@ -62,8 +62,10 @@ _DROPPED_KEYWORDS = frozenset({"title", "default"})
 # Carries a map's key pattern from its schema node up to the field that must enforce it with CEL.
 _KEY_PATTERN = "__key_pattern__"
 
-# Reason shows the failure reason only: additionalPrinterColumns take a single JSONPath, and a
-# failure is what an operator scans a listing for. Skipped objects say why in .status.skipDetails.
+# Reason shows "failureDetails.reason or the skip reason" with one JSONPath: a union of the two
+# objects. The API server's table printer keeps the first match, and at most one of them is ever set
+# (a Failed object has failureDetails, a Skipped one skipDetails), so the column shows whichever
+# exists. The integration tier checks this against a real API server.
 PRINTER_COLUMNS: list[dict[str, Any]] = [
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
     {"name": "Target", "type": "string", "jsonPath": ".spec.targetResource"},
@@ -72,9 +74,9 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
     {
         "name": "Reason",
         "type": "string",
-        "jsonPath": ".status.failureDetails.reason",
+        "jsonPath": ".status['failureDetails','skipDetails'].reason",
         "priority": 1,
-        "description": "Why the execution failed; a skip reason is in .status.skipDetails.reason",
+        "description": "Why the execution failed or was skipped",
     },
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
 ]
