@@ -4,7 +4,6 @@ refuses model constructs a structural CRD schema cannot express."""
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Annotated, Any
@@ -20,7 +19,6 @@ def _load_generator() -> ModuleType:
     spec = importlib.util.spec_from_file_location("gen_crd", REPO_ROOT / "hack" / "gen_crd.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("gen_crd", module)
     spec.loader.exec_module(module)
     return module
 
