@@ -160,11 +160,12 @@ class AuditRecorder:
 
     def _run(self) -> None:
         backoff = self._initial_backoff
-        retrying = False
-        while self._wait_for_batch(linger=not retrying):
+        linger = True  # wait for a fuller batch only when the previous one drained the spool
+        while self._wait_for_batch(linger=linger):
             batch = self._spool.take(self._batch_size)
             if not batch:
                 continue
+            linger = len(batch) < self._batch_size
             try:
                 self._deliver(batch)
             except Exception as err:
@@ -179,10 +180,9 @@ class AuditRecorder:
                 if self._sleep_unless_stopping(backoff):
                     break
                 backoff = min(backoff * 2, self._max_backoff)
-                retrying = True
+                linger = False
             else:
                 backoff = self._initial_backoff
-                retrying = False
         self._flush_before_exit()
 
     def _wait_for_batch(self, *, linger: bool) -> bool:

@@ -43,13 +43,17 @@ class Spool(ABC):
         self.max_events = max_events
         self._lock = threading.Lock()
         self._order: OrderedDict[str, None] = OrderedDict()
+        self._closed = False
 
     def put(self, event: AuditEvent) -> bool:
         """Store ``event`` durably; False (and nothing written) when its id is already pending.
 
-        Raises ``OSError`` when the event could not be stored.
+        Raises ``OSError`` (or ``ValueError`` for an id a file cannot be named by) when the event
+        could not be stored, ``RuntimeError`` after ``close``.
         """
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the audit spool is closed")
             if event.event_id in self._order:
                 return False
             self._write(event)
@@ -87,8 +91,15 @@ class Spool(ABC):
         with self._lock:
             return len(self._order)
 
-    def close(self) -> None:  # noqa: B027 - only the file spool holds resources
-        """Release what the spool holds; pending events of a file spool stay on disk."""
+    def close(self) -> None:
+        """Refuse further events and release what the spool holds; pending events of a file
+        spool stay on disk for the next process."""
+        with self._lock:
+            self._closed = True
+            self._release()
+
+    def _release(self) -> None:  # noqa: B027 - only the file spool holds resources
+        """Free the backend's resources (called once, under the lock)."""
 
     def _evict_overflow(self) -> None:
         while len(self._order) > self.max_events:
@@ -150,12 +161,12 @@ class FileSpool(Spool):
         with self._lock:
             self._recover()
 
-    def close(self) -> None:
-        with self._lock:
-            for fd in (self._dir_fd, self._lock_fd):
+    def _release(self) -> None:
+        for fd in (self._dir_fd, self._lock_fd):
+            if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-            self._dir_fd = self._lock_fd = -1
+        self._dir_fd = self._lock_fd = -1
 
     def _recover(self) -> None:
         found: list[tuple[int, str]] = []

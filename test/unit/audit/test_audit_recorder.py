@@ -64,6 +64,7 @@ def test_spooled_events_go_out_in_batches_with_the_bearer_token(
         DataStorageSink(datastorage.url, token_file=token_file),
         MemorySpool(),
         batch_size=10,
+        flush_interval=60,  # a backlog drains at once; the interval only lets a batch fill up
         on_delivered=lambda events: delivered.extend(event.event_id for event in events),
     )
     events = [make_event(i) for i in range(25)]
@@ -298,6 +299,24 @@ def test_an_event_that_cannot_be_spooled_is_counted_not_raised(
     recorder.record(unspoolable)
 
     assert audit_counter(STARTED, "dropped") - dropped_before == 1
+
+
+def test_record_after_stop_is_counted_not_raised(
+    make_event: MakeEvent,
+    make_recorder: MakeRecorder,
+    audit_counter: AuditCounter,
+    spool_dir: Path,
+    datastorage: DataStoragePeer,
+) -> None:
+    recorder = make_recorder(DataStorageSink(datastorage.url), FileSpool(spool_dir))
+    recorder.start()
+    recorder.stop()
+    dropped_before = audit_counter(STARTED, "dropped")
+
+    recorder.record(make_event(1))
+
+    assert audit_counter(STARTED, "dropped") - dropped_before == 1
+    assert recorder_spool_files(spool_dir) == []
 
 
 def recorder_spool_files(directory: Path) -> list[str]:
