@@ -73,12 +73,8 @@ control-plane: venv envtest ## Start the local control plane in the foreground; 
 	$(PY) hack/control_plane.py
 
 .PHONY: run
-run: venv ## Run the controller from source against the current kubeconfig
-	$(PY) -m wfe $(ARGS)
-
-.PHONY: demo
-demo: venv envtest ## No cluster? Start the local control plane, install CRDs and run the controller on it
-	$(PY) hack/demo.py $(ARGS)
+run: venv ## Run the controller from source against the current kubeconfig (no cluster: a local control plane)
+	$(PY) hack/run.py $(ARGS)
 
 ##@ Deployment
 
