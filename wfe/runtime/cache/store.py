@@ -76,19 +76,11 @@ class Indexer:
 
     def add(self, obj: Object) -> Change:
         """Stores ``obj`` (a copy of it); an existing object under the same key is replaced."""
-        key = self._key_func(obj)
-        stored = copy_object(obj)
-        with self._lock:
-            old = self._items.get(key)
-            self._items[key] = stored
-            self._update_indices(key, old, stored)
-        if old is None:
-            return Change(ChangeType.ADDED, obj)
-        return Change(ChangeType.UPDATED, obj, old)
+        return self._upsert(obj)
 
     def update(self, obj: Object) -> Change:
         """Same as :meth:`add`: the store keeps the latest state whatever it knew before."""
-        return self.add(obj)
+        return self._upsert(obj)
 
     def delete(self, obj: Object) -> Change:
         """Removes the object under ``obj``'s key; ``old`` is what the store held, if anything."""
@@ -192,7 +184,18 @@ class Indexer:
         with self._lock:
             return len(self._items)
 
-    # --- internals (called with the lock held) ---------------------------------------------------
+    # --- internals -------------------------------------------------------------------------------
+
+    def _upsert(self, obj: Object) -> Change:
+        key = self._key_func(obj)
+        stored = copy_object(obj)
+        with self._lock:
+            old = self._items.get(key)
+            self._items[key] = stored
+            self._update_indices(key, old, stored)
+        if old is None:
+            return Change(ChangeType.ADDED, obj)
+        return Change(ChangeType.UPDATED, obj, old)
 
     def _index(self, index_name: str) -> dict[str, set[str]]:
         try:

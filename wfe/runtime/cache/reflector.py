@@ -1,0 +1,270 @@
+"""Mirrors one resource collection into a store: paged LIST, then WATCH from its resourceVersion.
+
+client-go's Reflector: the watch resumes from the last resourceVersion seen (bookmarks advance it)
+when the server ends it or the connection breaks; a 410 Gone means that version was compacted away,
+so the reflector relists instead (the store diffs and emits synthetic deletes). Failed attempts wait
+for a jittered exponential backoff, which resets after a healthy period.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+
+from wfe.runtime.cache.backoff import Backoff, ExponentialBackoff
+from wfe.runtime.cache.index import Object
+from wfe.runtime.client import (
+    ApiConnectionError,
+    ApiError,
+    Client,
+    Resource,
+    WatchEvent,
+    WatchStream,
+    is_gone,
+)
+
+log = structlog.get_logger(__name__)
+
+# A watch that ends this fast without a single event hints at a server in trouble: back off.
+_SHORT_WATCH_SECONDS = 1.0
+# How often a list whose continue token expired (410 mid-way) is started over before giving up.
+_LIST_RESTARTS = 3
+
+
+class ReflectorStore(Protocol):
+    """What a reflector writes to (client-go: cache.Store); return values are ignored."""
+
+    def add(self, obj: Object) -> object: ...
+
+    def update(self, obj: Object) -> object: ...
+
+    def delete(self, obj: Object) -> object: ...
+
+    def replace(self, objs: list[Object], resource_version: str) -> object: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReflectorOptions:
+    """Timing knobs; the defaults are client-go's and only tests should need others."""
+
+    page_size: int = 500
+    # The server ends each watch after a random timeoutSeconds in [min_watch_timeout, 2x that).
+    min_watch_timeout: float = 300.0
+    # No byte (not even a bookmark) for this long: the connection is deemed dead and reopened.
+    inactivity_timeout: float = 70.0
+    backoff: Callable[[], Backoff] = field(default=ExponentialBackoff)
+
+
+class _StopRequestedError(Exception):
+    pass
+
+
+class Reflector:
+    """Runs LIST+WATCH for one resource until :meth:`stop`; :meth:`run` blocks the calling thread."""
+
+    def __init__(
+        self,
+        client: Client,
+        resource: Resource,
+        store: ReflectorStore,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        options: ReflectorOptions | None = None,
+    ):
+        self._client = client
+        self._resource = resource
+        self._store = store
+        self._namespace = namespace if resource.namespaced else None
+        self._label_selector = label_selector
+        self._field_selector = field_selector
+        self._options = options or ReflectorOptions()
+        self._backoff = self._options.backoff()
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._stream: WatchStream | None = None
+        self._last_sync_resource_version = ""
+        self._log = log.bind(resource=str(resource), namespace=namespace or "")
+
+    @property
+    def last_sync_resource_version(self) -> str:
+        """The resourceVersion of the last list, watch event or bookmark applied to the store."""
+        return self._last_sync_resource_version
+
+    def run(self) -> None:
+        """Lists and watches, again and again with backoff, until :meth:`stop` is called."""
+        self._log.debug("reflector starting")
+        while not self._stopped.is_set():
+            try:
+                self._list_and_watch()
+            except _StopRequestedError:
+                break
+            except ApiError as err:
+                self._log.warning("list and watch failed", error=str(err), status=err.status)
+            except Exception:
+                self._log.exception("list and watch failed unexpectedly")
+            # client-go's BackoffUntil(sliding): the wait starts once the attempt has ended.
+            if self._stopped.wait(self._backoff.next_delay()):
+                break
+        self._log.debug("reflector stopped")
+
+    def stop(self) -> None:
+        """Ends :meth:`run` promptly: the open watch is closed from this thread. Idempotent."""
+        self._stopped.set()
+        with self._lock:
+            stream = self._stream
+        if stream is not None:
+            stream.close()
+
+    # --- list ------------------------------------------------------------------------------------
+
+    def _list_and_watch(self) -> None:
+        items, resource_version = self._list()
+        self._check_stopped()
+        self._store.replace(items, resource_version)
+        self._last_sync_resource_version = resource_version
+        self._log.debug("listed", count=len(items), resource_version=resource_version)
+        self._watch()
+
+    def _list(self) -> tuple[list[Object], str]:
+        """A consistent snapshot, page by page; restarted when its continue token expires."""
+        for attempt in range(_LIST_RESTARTS + 1):
+            items: list[Object] = []
+            continue_token: str | None = None
+            resource_version = ""
+            try:
+                while True:
+                    page = self._client.list(
+                        self._resource,
+                        self._namespace,
+                        label_selector=self._label_selector,
+                        field_selector=self._field_selector,
+                        limit=self._options.page_size,
+                        continue_token=continue_token,
+                    )
+                    meta = page.get("metadata") or {}
+                    resource_version = str(meta.get("resourceVersion") or resource_version)
+                    items.extend(self._with_type_meta(item) for item in page.get("items") or [])
+                    continue_token = meta.get("continue") or None
+                    if continue_token is None:
+                        return items, resource_version
+                    self._check_stopped()
+            except ApiError as err:
+                if not (is_gone(err) and continue_token) or attempt == _LIST_RESTARTS:
+                    raise
+                self._log.info("list snapshot expired while paging; listing again", error=str(err))
+        raise AssertionError("unreachable")
+
+    def _with_type_meta(self, item: Object) -> Object:
+        # List items carry no apiVersion/kind (the list does); watch events do. Make both alike.
+        item.setdefault("apiVersion", self._resource.api_version)
+        item.setdefault("kind", self._resource.kind)
+        return item
+
+    # --- watch -----------------------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        """Watches from the last synced version until it expires (return: relist) or fails (raise)."""
+        while True:
+            self._check_stopped()
+            started = time.monotonic()
+            try:
+                stream = self._open_watch()
+            except ApiError as err:
+                if is_gone(err):
+                    self._log.info("watch version expired; relisting", error=str(err))
+                    return
+                if not _is_retriable(err):
+                    raise
+                self._log.info("watch could not be opened; backing off", error=str(err))
+                self._wait_backoff()
+                continue
+            try:
+                events = self._consume(stream)
+            except ApiError as err:
+                self._check_stopped()
+                if is_gone(err):
+                    self._log.info("watch version expired; relisting", error=str(err))
+                    return
+                if not _is_retriable(err):
+                    raise
+                self._log.info("watch ended with an error; backing off", error=str(err))
+                self._wait_backoff()
+                continue
+            self._check_stopped()
+            if events == 0 and time.monotonic() - started < _SHORT_WATCH_SECONDS:
+                self._log.info("watch closed at once without events; backing off")
+                self._wait_backoff()
+
+    def _open_watch(self) -> WatchStream:
+        minimum = self._options.min_watch_timeout
+        return self._client.watch(
+            self._resource,
+            self._namespace,
+            resource_version=self._last_sync_resource_version,
+            label_selector=self._label_selector,
+            field_selector=self._field_selector,
+            timeout_seconds=max(1, int(minimum * (1.0 + random.random()))),
+            allow_bookmarks=True,
+            inactivity_timeout=self._options.inactivity_timeout,
+        )
+
+    def _consume(self, stream: WatchStream) -> int:
+        """Applies the stream's events to the store until it ends; returns how many arrived.
+
+        A broken or idle connection ends the stream quietly: nothing is lost, the next watch
+        resumes from the last version seen. Error events (410 Gone among them) are raised.
+        """
+        with self._lock:
+            self._stream = stream
+        events = 0
+        try:
+            # stop() may have run before the stream was registered; it found nothing to close
+            self._check_stopped()
+            for event in stream:
+                self._apply(event)
+                events += 1
+        except ApiConnectionError as err:
+            if not self._stopped.is_set():
+                self._log.debug("watch connection ended; resuming", error=str(err))
+        finally:
+            with self._lock:
+                self._stream = None
+            stream.close()
+        return events
+
+    def _apply(self, event: WatchEvent) -> None:
+        if event.type == "ADDED":
+            self._store.add(event.object)
+        elif event.type == "MODIFIED":
+            self._store.update(event.object)
+        elif event.type == "DELETED":
+            self._store.delete(event.object)
+        elif event.type != "BOOKMARK":
+            self._log.warning("unexpected watch event type", type=event.type)
+            return
+        resource_version = (event.object.get("metadata") or {}).get("resourceVersion")
+        if resource_version:
+            self._last_sync_resource_version = str(resource_version)
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _wait_backoff(self) -> None:
+        if self._stopped.wait(self._backoff.next_delay()):
+            raise _StopRequestedError
+
+    def _check_stopped(self) -> None:
+        if self._stopped.is_set():
+            raise _StopRequestedError
+
+
+def _is_retriable(err: ApiError) -> bool:
+    """Worth another watch from the same version after a backoff (client-go: isWatchErrorRetriable)."""
+    return err.status in (0, 429) or err.status >= 500
