@@ -18,6 +18,14 @@ def spooled_files(directory: Path) -> list[str]:
     return sorted(name for name in os.listdir(directory) if not name.startswith("."))
 
 
+def spool_then_exit(directory: Path, events: list[AuditEvent]) -> None:
+    """A previous process: spools ``events`` and exits (closing releases the directory lock)."""
+    previous = FileSpool(directory)
+    for event in events:
+        previous.put(event)
+    previous.close()
+
+
 @pytest.fixture(params=["memory", "file"])
 def make_spool(request: pytest.FixtureRequest, spool_dir: Path) -> Iterator[Callable[..., Spool]]:
     opened: list[Spool] = []
@@ -110,12 +118,9 @@ def test_removed_events_leave_the_disk(spool_dir: Path, make_event: MakeEvent) -
 def test_reopening_the_directory_recovers_pending_events_in_order(
     spool_dir: Path, make_event: MakeEvent
 ) -> None:
-    first = FileSpool(spool_dir)
     events = [make_event(i) for i in range(4)]
-    for event in events:
-        first.put(event)
-    first.remove([events[1].event_id])
-    first.close()  # what process exit does to the directory lock
+    spool_then_exit(spool_dir, events)
+    os.unlink(spool_dir / f"{events[1].event_id}.json")  # delivered before the exit
 
     reopened = FileSpool(spool_dir)
 
@@ -126,10 +131,8 @@ def test_reopening_the_directory_recovers_pending_events_in_order(
 def test_recovery_ignores_half_written_and_unreadable_files(
     spool_dir: Path, make_event: MakeEvent
 ) -> None:
-    first = FileSpool(spool_dir)
     good = make_event(1)
-    first.put(good)
-    first.close()
+    spool_then_exit(spool_dir, [good])
     half_written = spool_dir / f".{make_event(2).event_id}.0123abcd.tmp"
     half_written.write_text('{"event_id": "trunc')
     corrupt_id = make_event(3).event_id
@@ -147,11 +150,8 @@ def test_recovery_ignores_half_written_and_unreadable_files(
 def test_reopening_with_a_smaller_bound_drops_the_oldest(
     spool_dir: Path, make_event: MakeEvent
 ) -> None:
-    first = FileSpool(spool_dir)
     events = [make_event(i) for i in range(4)]
-    for event in events:
-        first.put(event)
-    first.close()
+    spool_then_exit(spool_dir, events)
 
     reopened = FileSpool(spool_dir, max_events=2)
 
