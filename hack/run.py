@@ -13,12 +13,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
 
-from support.envtest_assets import crd_paths, envtest_assets  # noqa: E402
+from support.envtest_assets import crd_paths, envtest_assets
 
-from wfe.cmd import main as controller_main  # noqa: E402
-from wfe.config import parse  # noqa: E402
-from wfe.runtime.client import NAMESPACES, has_cluster_config, is_already_exists  # noqa: E402
-from wfe.runtime.envtest import ControlPlane  # noqa: E402
+from wfe.cmd import main as controller_main
+from wfe.config import parse
+from wfe.runtime.client import NAMESPACES, has_cluster_config, is_already_exists
+from wfe.runtime.envtest import ControlPlane
 
 
 def _kubeconfig_flag(argv: list[str]) -> str | None:
@@ -43,12 +43,13 @@ def main() -> int:
     )
     assets = envtest_assets()
     with ControlPlane(binaries=assets, crd_paths=crd_paths(assets)) as plane:
-        execution_namespace = parse(argv).execution_namespace
-        try:
-            plane.client().create(NAMESPACES, {"metadata": {"name": execution_namespace}})
-        except Exception as err:
-            if not is_already_exists(err):
-                raise
+        # the execution namespace, and the one the RemediationOrchestrator (and the sample) uses
+        for namespace in (parse(argv).execution_namespace, "kubernaut-system"):
+            try:
+                plane.client().create(NAMESPACES, {"metadata": {"name": namespace}})
+            except Exception as err:
+                if not is_already_exists(err):
+                    raise
         print(
             f"run: local control plane ready in {plane.startup_seconds:.1f}s at {plane.url}; CRDs "
             f"installed; running the controller against it.\n"

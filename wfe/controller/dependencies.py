@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from wfe.audit.recorder import Recorder
 from wfe.controller.lock import LockChecker
@@ -23,7 +23,9 @@ class CacheReader(Protocol):
 
 
 class EventSink(Protocol):
-    def event(self, obj: Object, event_type: str, reason: str, message: str) -> None: ...
+    def event(
+        self, obj: Object, event_type: Literal["Normal", "Warning"], reason: str, message: str, /
+    ) -> None: ...
 
 
 @dataclass(frozen=True)

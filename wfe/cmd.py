@@ -1,0 +1,162 @@
+"""Entry point (kubebuilder's cmd/main.go): flags, logging, start-up checks, wiring, run until SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+
+import structlog
+
+from wfe.audit.factory import build_recorder
+from wfe.audit.recorder import Recorder
+from wfe.config import Config, ConfigurationError, parse, wants_version
+from wfe.controller.pipelinerun import ExecutionSettings
+from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
+from wfe.controller.settings import ControllerSettings
+from wfe.controller.setup import setup_controller
+from wfe.runtime.cache.cache import Cache
+from wfe.runtime.client import ApiError, Client, ConfigError, load_configuration
+from wfe.runtime.log import configure_logging
+from wfe.runtime.manager import Manager, install_signal_handlers
+
+EXIT_BAD_CONFIG = 2
+EXIT_STARTUP_FAILED = 1
+
+log = structlog.get_logger("wfe.setup")
+
+
+def controller_version() -> str:
+    try:
+        return version("wfe-controller")
+    except PackageNotFoundError:
+        return "0.0.0+source"
+
+
+class StartupError(Exception):
+    """A start-up check failed; the message says what to do."""
+
+
+def check_apis_served(client: Client) -> None:
+    """Fail fast (CrashLoopBackOff) when Tekton or the WorkflowExecution CRD is not installed."""
+    try:
+        tekton = client.is_served(PIPELINE_RUNS)
+        wfe = client.is_served(WORKFLOW_EXECUTIONS)
+    except ApiError as err:
+        raise StartupError(
+            f"cannot reach the Kubernetes API server at {client.host}: {err}"
+        ) from err
+    if not tekton:
+        raise StartupError(
+            "the Tekton API tekton.dev/v1 PipelineRun is not served by this cluster: "
+            "Tekton Pipelines must be installed before the WorkflowExecution controller"
+        )
+    if not wfe:
+        raise StartupError(
+            "the WorkflowExecution API (workflowexecution.kubernaut.ai/v1alpha1) is not served: "
+            "install the CRD first (make install, or kubectl apply -f config/crd/bases)"
+        )
+
+
+class AuditRunnable:
+    """Lets the manager start the audit recorder first and stop it last (it flushes on stop)."""
+
+    def __init__(self, recorder: Recorder):
+        self._recorder = recorder
+
+    def start(self, stop_event: threading.Event) -> None:
+        del stop_event  # the manager calls stop()
+        self._recorder.start()
+
+    def stop(self) -> None:
+        self._recorder.stop()
+
+
+def build_manager(config: Config, client: Client) -> Manager:
+    cache = Cache(client)
+    leader_namespace = (
+        config.leader_election_namespace or os.environ.get("POD_NAMESPACE") or "kubernaut-system"
+    )
+    manager = Manager(
+        client,
+        cache=cache,
+        metrics_bind_address=config.metrics_bind_address,
+        health_probe_bind_address=config.health_probe_bind_address,
+        leader_election=config.leader_elect,
+        leader_election_id=config.leader_election_id,
+        leader_election_namespace=leader_namespace,
+        graceful_shutdown_timeout=config.graceful_shutdown_timeout,
+    )
+    audit = build_recorder(
+        config.audit_sink,
+        datastorage_url=config.datastorage_url,
+        token_file=config.datastorage_token_file,
+        spool_dir=config.audit_spool_dir,
+    )
+    settings = ControllerSettings(
+        execution=ExecutionSettings(
+            execution_namespace=config.execution_namespace,
+            default_service_account=config.service_account,
+            default_timeout_seconds=config.default_timeout,
+        ),
+        cooldown_seconds=config.cooldown_period,
+    )
+    controller = setup_controller(
+        client,
+        cache,
+        manager.get_event_recorder("workflowexecution-controller"),
+        audit,
+        settings,
+        watch_namespace=config.watch_namespace,
+        max_concurrent_reconciles=config.max_concurrent_reconciles,
+    )
+    manager.add(AuditRunnable(audit), needs_leader_election=False)
+    manager.add(controller)
+    return manager
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if wants_version(argv):
+        print(controller_version())
+        return 0
+    try:
+        config = parse(argv)
+    except ConfigurationError as err:
+        print(f"wfe-controller: {err}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    configure_logging(config.log_level, config.log_format)  # type: ignore[arg-type]
+    log.info(
+        "starting workflowexecution-controller",
+        version=controller_version(),
+        host=socket.gethostname(),
+        execution_namespace=config.execution_namespace,
+        watch_namespace=config.watch_namespace or "(all)",
+        audit_sink=config.audit_sink,
+        leader_elect=config.leader_elect,
+    )
+    try:
+        client = Client(load_configuration(config.kubeconfig))
+        check_apis_served(client)
+        manager = build_manager(config, client)
+    except (ConfigError, StartupError) as err:
+        log.error("start-up failed", error=str(err))
+        print(f"wfe-controller: {err}", file=sys.stderr)
+        return EXIT_STARTUP_FAILED
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    try:
+        manager.start(stop)
+    except Exception as err:
+        log.exception("manager stopped with an error")
+        print(f"wfe-controller: {err}", file=sys.stderr)
+        return EXIT_STARTUP_FAILED
+    log.info("stopped cleanly")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
