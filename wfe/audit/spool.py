@@ -99,7 +99,7 @@ class Spool(ABC):
             self._release()
 
     def _release(self) -> None:  # noqa: B027 - only the file spool holds resources
-        """Free the backend's resources (called once, under the lock)."""
+        """Free the backend's resources (under the lock; must be idempotent)."""
 
     def _evict_overflow(self) -> None:
         while len(self._order) > self.max_events:
