@@ -1,0 +1,1 @@
+"""Integration tests of the WorkflowExecution controller against a real API server, playing Tekton."""
