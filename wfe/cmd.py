@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import structlog
 
-from wfe.audit.factory import build_recorder
+from wfe.audit.factory import SERVICE_ACCOUNT_TOKEN_FILE, build_recorder
 from wfe.audit.recorder import Recorder
 from wfe.config import Config, ConfigurationError, parse, wants_version
 from wfe.controller.pipelinerun import ExecutionSettings
@@ -61,6 +61,13 @@ def check_apis_served(client: Client) -> None:
         )
 
 
+def datastorage_token_file(config: Config) -> str | None:
+    """The flag, else the pod's projected service-account token (rotated; read at every send)."""
+    if config.datastorage_token_file:
+        return config.datastorage_token_file
+    return SERVICE_ACCOUNT_TOKEN_FILE if os.path.exists(SERVICE_ACCOUNT_TOKEN_FILE) else None
+
+
 class AuditRunnable:
     """Lets the manager start the audit recorder first and stop it last (it flushes on stop)."""
 
@@ -93,7 +100,7 @@ def build_manager(config: Config, client: Client) -> Manager:
     audit = build_recorder(
         config.audit_sink,
         datastorage_url=config.datastorage_url,
-        token_file=config.datastorage_token_file,
+        token_file=datastorage_token_file(config),
         spool_dir=config.audit_spool_dir,
     )
     settings = ControllerSettings(
