@@ -6,6 +6,7 @@ handler; these checks only avoid pointless create attempts and explain skips.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,9 +14,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from api.workflowexecution.v1alpha1.constants import Phase, SkipReason
+from api.workflowexecution.v1alpha1.duration import format_go_duration
 from wfe.controller import metrics
 from wfe.controller.resources import TARGET_RESOURCE_INDEX, WORKFLOW_EXECUTIONS
-from wfe.controller.timestamps import format_time, parse_time
+from wfe.controller.timestamps import parse_time
 from wfe.runtime.client import Resource
 
 Object = dict[str, Any]
@@ -79,7 +81,7 @@ class LockChecker:
             if remaining > 0 and (recent is None or remaining > recent[0]):
                 recent = (remaining, other)
         if recent is not None:
-            return _recently_remediated(target, workflow_id, recent[1], recent[0], now)
+            return _recently_remediated(target, workflow_id, recent[1], recent[0])
         return None
 
 
@@ -108,12 +110,10 @@ def _busy(target: str, other: Object) -> Conflict:
 
 
 def _recently_remediated(
-    target: str, workflow_id: str, other: Object, remaining: float, now: datetime
+    target: str, workflow_id: str, other: Object, remaining: float
 ) -> Conflict:
-    from api.workflowexecution.v1alpha1.duration import format_go_duration
-
     meta, status = other["metadata"], other.get("status") or {}
-    cooldown = format_go_duration(remaining)
+    cooldown = format_go_duration(math.ceil(remaining))  # never shows 0s while still cooling down
     return Conflict(
         reason=SkipReason.RECENTLY_REMEDIATED,
         message=(
@@ -133,6 +133,3 @@ def _recently_remediated(
             }
         },
     )
-
-
-__all__ = ["Conflict", "IndexReader", "LockChecker", "format_time"]

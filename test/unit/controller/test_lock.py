@@ -1,0 +1,110 @@
+"""Lock and cooldown decisions (SPEC §3 layers 2 and 3), over an in-memory index."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from api.workflowexecution.v1alpha1.constants import SkipReason
+from wfe.controller.lock import LockChecker
+from wfe.controller.resources import TARGET_RESOURCE_INDEX
+from wfe.runtime.client import Resource
+
+NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
+COOLDOWN = 300.0
+TARGET = "payment/deployment/payment-api"
+
+
+def wfe(
+    name: str,
+    phase: str | None = None,
+    *,
+    workflow: str = "restart",
+    target: str = TARGET,
+    completed_ago: float | None = None,
+) -> dict[str, Any]:
+    status: dict[str, Any] = {}
+    if phase:
+        status["phase"] = phase
+        status["startTime"] = "2026-11-27T11:00:00Z"
+    if completed_ago is not None:
+        moment = NOW - timedelta(seconds=completed_ago)
+        status["completionTime"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        status["outcome"] = "Success" if phase == "Completed" else "Failure"
+    return {
+        "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}"},
+        "spec": {"targetResource": target, "workflowRef": {"workflowId": workflow}},
+        "status": status,
+    }
+
+
+class Index:
+    def __init__(self, *objects: dict[str, Any]):
+        self.objects = objects
+
+    def by_index(self, resource: Resource, index_name: str, value: str) -> list[dict[str, Any]]:
+        assert index_name == TARGET_RESOURCE_INDEX
+        return [o for o in self.objects if o["spec"]["targetResource"] == value]
+
+
+def check(candidate: dict[str, Any], *others: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return LockChecker(Index(candidate, *others), COOLDOWN, lambda: NOW).check(candidate)
+
+
+def test_free_target_is_not_locked() -> None:
+    assert check(wfe("new")) is None
+
+
+def test_running_execution_on_the_same_target_makes_it_busy() -> None:
+    conflict = check(wfe("new"), wfe("old", "Running", workflow="other-workflow"))
+    assert conflict is not None and conflict.reason == SkipReason.RESOURCE_BUSY
+    assert conflict.details["conflictingWorkflow"] == {
+        "name": "old",
+        "namespace": "ns",
+        "workflowId": "other-workflow",
+        "startedAt": "2026-11-27T11:00:00Z",
+        "targetResource": TARGET,
+    }
+
+
+def test_pending_twins_do_not_skip_each_other() -> None:
+    assert check(wfe("a"), wfe("b", "Pending"), wfe("c")) is None
+
+
+def test_running_on_another_target_does_not_matter() -> None:
+    assert check(wfe("new"), wfe("old", "Running", target="node/worker-1")) is None
+
+
+@pytest.mark.parametrize("phase", ["Completed", "Failed"])
+def test_same_workflow_within_cooldown_is_recently_remediated(phase: str) -> None:
+    conflict = check(wfe("new"), wfe("old", phase, completed_ago=60))
+    assert conflict is not None and conflict.reason == SkipReason.RECENTLY_REMEDIATED
+    recent = conflict.details["recentRemediation"]
+    assert recent["cooldownRemaining"] == "4m0s"
+    assert recent["name"] == "old" and recent["workflowId"] == "restart"
+    assert "cooldown ends in 4m0s" in conflict.message
+
+
+def test_exactly_at_the_cooldown_boundary_it_is_allowed() -> None:
+    assert check(wfe("new"), wfe("old", "Completed", completed_ago=COOLDOWN)) is None
+    assert check(wfe("new"), wfe("old", "Completed", completed_ago=COOLDOWN - 1)) is not None
+
+
+def test_a_different_workflow_on_the_same_target_is_allowed_during_cooldown() -> None:
+    assert check(wfe("new"), wfe("old", "Completed", workflow="scale-up", completed_ago=10)) is None
+
+
+def test_skipped_executions_never_start_a_cooldown() -> None:
+    assert check(wfe("new"), wfe("old", "Skipped")) is None
+
+
+def test_the_longest_remaining_cooldown_is_reported() -> None:
+    conflict = check(
+        wfe("new"),
+        wfe("older", "Completed", completed_ago=200),
+        wfe("newer", "Failed", completed_ago=20),
+    )
+    assert conflict is not None
+    assert conflict.details["recentRemediation"]["name"] == "newer"
