@@ -3,17 +3,15 @@ Tekton's role, and a factory that starts one isolated in-process controller per 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from wfe.runtime.client import NAMESPACES, Client, is_not_found
 
-from .harness import Cluster, RunningController, start_controller
+from .harness import Cluster, RunningController, StartController, start_controller
 from .tekton import Tekton
-
-StartController = Callable[..., RunningController]
 
 
 @pytest.fixture

@@ -189,6 +189,9 @@ class RunningController:
         self.audit.stop()
 
 
+StartController = Callable[..., RunningController]
+
+
 def start_controller(
     client: Client,
     cluster: Cluster,

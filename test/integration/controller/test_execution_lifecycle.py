@@ -11,8 +11,7 @@ from wfe.controller.conditions import get_condition
 from wfe.controller.timestamps import format_time, parse_time
 from wfe.runtime.metrics.registry import REGISTRY
 
-from .conftest import StartController
-from .harness import DEFAULT_IMAGE, Cluster
+from .harness import DEFAULT_IMAGE, Cluster, StartController
 from .tekton import Tekton
 
 DIGEST = "sha256:" + "ab" * 32
