@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
 
-from support.envtest_assets import crd_paths, envtest_assets  # noqa: E402
+from support.envtest_assets import crd_paths, envtest_assets
 
-from wfe.runtime.envtest import ControlPlane  # noqa: E402
+from wfe.runtime.envtest import ControlPlane
 
 
 def main() -> int:

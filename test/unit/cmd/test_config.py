@@ -27,7 +27,9 @@ def test_defaults_match_the_spec() -> None:
 
 def test_flags_win_over_env_which_wins_over_the_file(tmp_path: Path) -> None:
     file = tmp_path / "config.yaml"
-    file.write_text("cooldown-period: 1m\nexecution-namespace: from-file\nmax-concurrent-reconciles: 2\n")
+    file.write_text(
+        "cooldown-period: 1m\nexecution-namespace: from-file\nmax-concurrent-reconciles: 2\n"
+    )
     config = parse(
         ["--config", str(file), "--cooldown-period", "10s"],
         environ={"WFE_COOLDOWN_PERIOD": "20s", "WFE_EXECUTION_NAMESPACE": "from-env"},
@@ -55,7 +57,9 @@ def test_boolean_flag_without_value_means_true() -> None:
         (["--no-such-flag"], {}, "invalid command line"),
     ],
 )
-def test_bad_values_are_one_clear_line(argv: list[str], environ: dict[str, str], complaint: str) -> None:
+def test_bad_values_are_one_clear_line(
+    argv: list[str], environ: dict[str, str], complaint: str
+) -> None:
     with pytest.raises(ConfigurationError) as error:
         parse(argv, environ=environ)
     assert complaint in str(error.value)
