@@ -6,6 +6,7 @@ import os
 import socket
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
@@ -82,6 +83,29 @@ class AuditRunnable:
         self._recorder.stop()
 
 
+class ApiServerCheck:
+    """Readiness: the API server answers (GET /version). Cached a few seconds so probes stay cheap."""
+
+    def __init__(self, client: Client, ttl: float = 5.0):
+        self._client = client
+        self._ttl = ttl
+        self._checked_at = -ttl
+        self._last: str | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str | None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked_at >= self._ttl:
+                try:
+                    self._client.request("GET", "/version", timeout=3.0)
+                    self._last = None
+                except Exception as err:
+                    self._last = f"API server not reachable: {err}"
+                self._checked_at = now
+            return self._last
+
+
 def build_manager(config: Config, client: Client) -> Manager:
     cache = Cache(client)
     leader_namespace = (
@@ -122,6 +146,8 @@ def build_manager(config: Config, client: Client) -> Manager:
     )
     manager.add(AuditRunnable(audit), needs_leader_election=False)
     manager.add(controller)
+    manager.add_healthz_check("workers", controller.healthz_check)
+    manager.add_readyz_check("apiserver", ApiServerCheck(client))
     return manager
 
 

@@ -91,7 +91,8 @@ class WorkflowExecutionReconciler:
                 if is_not_found(err):
                     return Result()  # the object vanished mid-reconcile
                 errors.count_exception(err)
-                log.exception("reconcile failed")
+                # the controller logs the stack once; this line carries the correlation id
+                log.error("reconcile failed", error=f"{type(err).__name__}: {err}")
                 raise
 
     def _reconcile(self, wfe: Object) -> Result:

@@ -45,6 +45,10 @@ PANIC_EXCEPTIONS: tuple[type[Exception], ...] = (
 _STOP_EVENT_POLL_SECONDS = 0.5
 
 
+# A reconcile makes a handful of API calls with 30 s timeouts; one running this long is stuck.
+DEFAULT_WEDGED_AFTER_SECONDS = 600.0
+
+
 class ReconcilerPanicError(Exception):
     """Raised by `Controller.wait()` when a panic ended a controller built with recover_panic=False."""
 
@@ -60,6 +64,7 @@ class Controller:
         max_concurrent_reconciles: int = 1,
         rate_limiter: RateLimiter | None = None,
         recover_panic: bool = True,
+        wedged_after: float = DEFAULT_WEDGED_AFTER_SECONDS,
     ) -> None:
         if max_concurrent_reconciles < 1:
             raise ValueError(
@@ -78,6 +83,8 @@ class Controller:
         self._workers: list[threading.Thread] = []
         self._stopping = threading.Event()
         self._panic: Exception | None = None
+        self._wedged_after = wedged_after
+        self._in_flight: dict[int, tuple[Request, float]] = {}
 
     @property
     def queue(self) -> RateLimitingQueue[Request]:
@@ -147,6 +154,23 @@ class Controller:
             self._log.info("All workers finished")
         return finished
 
+    def healthz_check(self) -> str | None:
+        """A liveness check: None while healthy; why not, when a worker died or a reconcile is stuck."""
+        if self._queue is None or self._stopping.is_set():
+            return None
+        dead = sum(1 for worker in self._workers if not worker.is_alive())
+        if dead:
+            return f"{dead} of {len(self._workers)} workers of controller {self.name!r} died"
+        now = time.monotonic()
+        with self._lock:
+            stuck = [
+                (r, now - t) for r, t in self._in_flight.values() if now - t > self._wedged_after
+            ]
+        if stuck:
+            request, seconds = max(stuck, key=lambda item: item[1])
+            return f"reconcile of {request} has been running for {seconds:.0f}s"
+        return None
+
     def _stop_when_set(self, stop_event: threading.Event) -> None:
         while not self._stopping.is_set():
             if stop_event.wait(_STOP_EVENT_POLL_SECONDS):
@@ -166,9 +190,14 @@ class Controller:
             if self._stopping.is_set():
                 return False
             self._metrics.active_workers.inc()
+            worker = threading.get_ident()
+            with self._lock:
+                self._in_flight[worker] = (request, time.monotonic())
             try:
                 return self._reconcile_handler(queue, request)
             finally:
+                with self._lock:
+                    self._in_flight.pop(worker, None)
                 self._metrics.active_workers.dec()
         finally:
             queue.done(request)
