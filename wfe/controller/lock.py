@@ -65,7 +65,7 @@ class LockChecker:
         ]
         for other in sorted(others, key=_key):
             if _phase(other) == Phase.RUNNING:
-                return _busy(target, other)
+                return busy_conflict(target, other)
         now = self._clock()
         recent: tuple[float, Object] | None = None
         for other in others:
@@ -89,7 +89,8 @@ def _key(obj: Object) -> tuple[str, str]:
     return (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
 
 
-def _busy(target: str, other: Object) -> Conflict:
+def busy_conflict(target: str, other: Object) -> Conflict:
+    """ResourceBusy: ``other`` holds the lock on ``target`` (Running, or Pending with the PipelineRun)."""
     meta, status = other["metadata"], other.get("status") or {}
     return Conflict(
         reason=SkipReason.RESOURCE_BUSY,

@@ -47,6 +47,17 @@ def _set(obj: Object, type_: str, status: str, reason: str, message: str, now: d
     )
 
 
+def _execution_finished(obj: Object, now: datetime) -> None:
+    _set(
+        obj,
+        ConditionType.EXECUTION_RUNNING,
+        _F,
+        ConditionReason.EXECUTION_FINISHED,
+        "PipelineRun finished.",
+        now,
+    )
+
+
 def _observe(obj: Object) -> None:
     obj["status"]["observedGeneration"] = int(obj["metadata"].get("generation") or 0)
 
@@ -145,14 +156,7 @@ def complete(deps: Dependencies, wfe: Object, pipeline_run: Object) -> Object:
         status["duration"] = _duration(status, completed_at)
         status["message"] = "Workflow completed successfully."
         status["pipelineRunStatus"] = summary
-        _set(
-            obj,
-            ConditionType.EXECUTION_RUNNING,
-            _F,
-            ConditionReason.EXECUTION_FINISHED,
-            "PipelineRun finished.",
-            now,
-        )
+        _execution_finished(obj, now)
         _set(
             obj,
             ConditionType.EXECUTION_COMPLETE,
@@ -215,14 +219,7 @@ def fail(
                 now,
             )
         else:
-            _set(
-                obj,
-                ConditionType.EXECUTION_RUNNING,
-                _F,
-                ConditionReason.EXECUTION_FINISHED,
-                "PipelineRun finished.",
-                now,
-            )
+            _execution_finished(obj, now)
         _set(
             obj, ConditionType.EXECUTION_COMPLETE, _F, reason, str(details.get("message", "")), now
         )

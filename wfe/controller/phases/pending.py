@@ -11,7 +11,6 @@ from api.workflowexecution.v1alpha1.constants import (
     ConditionReason,
     FailureReason,
     Phase,
-    SkipReason,
 )
 from api.workflowexecution.v1alpha1.duration import parse_go_duration
 from api.workflowexecution.v1alpha1.types import WorkflowExecutionSpec
@@ -19,7 +18,7 @@ from wfe.controller import errors, transitions
 from wfe.controller.dependencies import Dependencies
 from wfe.controller.errors import ErrorCategory
 from wfe.controller.failure.details import controller_failure_details
-from wfe.controller.lock import Conflict
+from wfe.controller.lock import busy_conflict
 from wfe.controller.naming import is_valid_label_value
 from wfe.controller.pipelinerun import Owner, build_pipeline_run, owner_of
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
@@ -115,7 +114,7 @@ def _resolve_existing(deps: Dependencies, wfe: Object, desired: Object) -> Resul
         if holder is not None and holder["metadata"].get("uid") == owner.uid:
             holder_phase = (holder.get("status") or {}).get("phase") or Phase.PENDING
             if holder_phase in (Phase.RUNNING, Phase.PENDING):
-                transitions.skip(deps, wfe, _busy_with(wfe, holder))
+                transitions.skip(deps, wfe, busy_conflict(wfe["spec"]["targetResource"], holder))
                 return Result()
     # unlabelled debris, an owner that is gone, or an owner that is terminal: a stale lock
     log.info("removing stale lock", pipeline_run=meta["name"], owner=str(owner))
@@ -127,28 +126,6 @@ def _resolve_existing(deps: Dependencies, wfe: Object, desired: Object) -> Resul
         if not (is_not_found(err) or err.status == 409):  # gone, or replaced meanwhile: re-decide
             raise
     return None
-
-
-def _busy_with(wfe: Object, holder: Object) -> Conflict:
-    target = wfe["spec"]["targetResource"]
-    hmeta, hstatus = holder["metadata"], holder.get("status") or {}
-    message = (
-        f"Target {target} is already being remediated by WorkflowExecution "
-        f"{hmeta.get('namespace')}/{hmeta['name']}."
-    )
-    return Conflict(
-        reason=SkipReason.RESOURCE_BUSY,
-        message=message,
-        details={
-            "conflictingWorkflow": {
-                "name": hmeta["name"],
-                "namespace": hmeta.get("namespace", ""),
-                "workflowId": holder["spec"]["workflowRef"]["workflowId"],
-                "startedAt": hstatus.get("startTime"),
-                "targetResource": target,
-            }
-        },
-    )
 
 
 def _fail_forbidden(deps: Dependencies, wfe: Object, err: ApiError) -> Result:
