@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Protocol, runtime_checkable
@@ -39,9 +40,9 @@ _HTTP_STOP_SECONDS = 2.0  # servers are closed even when the graceful budget is 
 class Runnable(Protocol):
     """A component the manager starts and stops (a Controller, for example).
 
-    ``start`` returns promptly (spawning its threads) and the component stops when ``stop_event``
-    is set or ``stop`` is called. If it also has ``wait(timeout) -> bool`` (see ``Waitable``) the
-    manager waits through it for in-flight work to finish.
+    ``start`` and ``stop`` return promptly: ``start`` spawns the component's threads, and ``stop``
+    (or setting ``stop_event``) asks them to finish. If it also has ``wait(timeout) -> bool`` (see
+    ``Waitable``) the manager waits through it for in-flight work to finish.
     """
 
     def start(self, stop_event: threading.Event) -> None: ...
@@ -275,7 +276,7 @@ class Manager:
         finished &= _stop_runnables(other_runnables, deadline)
         cache = self._cache
         if cache is not None:
-            finished &= _run_bounded(lambda: cache.stop(_remaining(deadline)), deadline)
+            finished &= _logged(lambda: cache.stop(_remaining(deadline)))
         for recorder in recorders:
             recorder.stop(_remaining(deadline))
         self._probes.stop(_HTTP_STOP_SECONDS)
@@ -291,49 +292,24 @@ class Manager:
 
 
 def _stop_runnables(runnables: list[Runnable], deadline: float) -> bool:
-    """Stop all at once and wait for them until ``deadline``; True if all finished."""
-
-    def stop_and_wait(runnable: Runnable) -> Callable[[], None]:
-        def run() -> None:
-            runnable.stop()
-            if isinstance(runnable, Waitable) and not runnable.wait(_remaining(deadline)):
-                raise TimeoutError(f"{runnable!r} still running")
-
-        return run
-
-    outcomes = [_spawn(stop_and_wait(runnable)) for runnable in runnables]
-    return all([_join(outcome, deadline) for outcome in outcomes])
+    """Tell all to stop, then wait for those that can be waited on until ``deadline``."""
+    for runnable in runnables:
+        _logged(runnable.stop)
+    waitables = [runnable for runnable in runnables if isinstance(runnable, Waitable)]
+    return all([_logged(partial(_wait, waitable, deadline)) for waitable in waitables])
 
 
-def _run_bounded(action: Callable[[], None], deadline: float) -> bool:
-    return _join(_spawn(action), deadline)
+def _wait(waitable: Waitable, deadline: float) -> bool:
+    return waitable.wait(_remaining(deadline))
 
 
-def _spawn(action: Callable[[], None]) -> _Outcome:
-    outcome = _Outcome(action)
-    outcome.thread.start()
-    return outcome
-
-
-class _Outcome:
-    """Runs an action on a daemon thread and remembers whether it finished without error."""
-
-    def __init__(self, action: Callable[[], None]):
-        self.ok = False
-        self._action = action
-        self.thread = threading.Thread(target=self._run, name="manager-stop", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self._action()
-            self.ok = True
-        except Exception:
-            log.exception("error while stopping")
-
-
-def _join(outcome: _Outcome, deadline: float) -> bool:
-    outcome.thread.join(_remaining(deadline))
-    return outcome.ok and not outcome.thread.is_alive()
+def _logged(action: Callable[[], object]) -> bool:
+    """Run a stop step; False (logged) if it raised or answered False."""
+    try:
+        return action() is not False
+    except Exception:
+        log.exception("error while stopping")
+        return False
 
 
 def _remaining(deadline: float) -> float:
