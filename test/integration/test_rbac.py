@@ -1,0 +1,148 @@
+"""config/rbac on a real API server: the controller's ServiceAccount may do what SPEC §11 lists and
+nothing else, as the server's own RBAC authorizer answers it (SelfSubjectAccessReview)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import NamedTuple
+
+import pytest
+from support.identities import CONTROLLER_USER
+from support.rbac import apply_controller_rbac
+
+from wfe.runtime.client import LEASES, ApiError, Client, Resource
+from wfe.runtime.envtest import ControlPlane
+
+CONTROLLER_NAMESPACE = "kubernaut-system"
+EXECUTION_NAMESPACE = "kubernaut-workflows"
+WFE_GROUP = "workflowexecution.kubernaut.ai"
+TEKTON_GROUP = "tekton.dev"
+
+SELF_SUBJECT_ACCESS_REVIEWS = Resource(
+    "authorization.k8s.io",
+    "v1",
+    "selfsubjectaccessreviews",
+    "SelfSubjectAccessReview",
+    namespaced=False,
+)
+SECRETS = Resource("", "v1", "secrets", "Secret")
+
+
+class Access(NamedTuple):
+    verb: str
+    group: str
+    resource: str
+    subresource: str = ""
+    namespace: str = ""  # empty: all namespaces (a cluster-wide list/watch) or cluster-scoped
+
+    def __str__(self) -> str:
+        name = f"{self.resource}/{self.subresource}" if self.subresource else self.resource
+        where = f" in {self.namespace}" if self.namespace else ""
+        return f"{self.verb} {name}.{self.group or 'core'}{where}"
+
+
+NEEDED = [
+    *(Access(verb, WFE_GROUP, "workflowexecutions") for verb in ("list", "watch")),
+    *(
+        Access(verb, WFE_GROUP, "workflowexecutions", namespace="payments")
+        for verb in ("get", "update", "patch")
+    ),
+    *(
+        Access(verb, WFE_GROUP, "workflowexecutions", "status", "payments")
+        for verb in ("get", "update", "patch")
+    ),
+    Access("update", WFE_GROUP, "workflowexecutions", "finalizers", "payments"),
+    *(Access(verb, TEKTON_GROUP, "pipelineruns") for verb in ("list", "watch")),
+    *(
+        Access(verb, TEKTON_GROUP, "pipelineruns", namespace=EXECUTION_NAMESPACE)
+        for verb in ("create", "get", "delete")
+    ),
+    *(Access(verb, TEKTON_GROUP, "taskruns") for verb in ("list", "watch")),
+    Access("get", TEKTON_GROUP, "taskruns", namespace=EXECUTION_NAMESPACE),
+    *(Access(verb, "", "events", namespace="payments") for verb in ("create", "patch")),
+    *(
+        Access(verb, "coordination.k8s.io", "leases", namespace=CONTROLLER_NAMESPACE)
+        for verb in ("get", "create", "update")
+    ),
+]
+
+FORBIDDEN = [
+    Access("get", "", "secrets", namespace=CONTROLLER_NAMESPACE),
+    Access("list", "", "secrets"),
+    Access("delete", "", "pods", namespace=EXECUTION_NAMESPACE),
+    Access("update", TEKTON_GROUP, "pipelineruns", namespace=EXECUTION_NAMESPACE),
+    Access("patch", TEKTON_GROUP, "pipelineruns", namespace=EXECUTION_NAMESPACE),
+    Access("update", TEKTON_GROUP, "pipelineruns", "status", EXECUTION_NAMESPACE),
+    Access("create", TEKTON_GROUP, "taskruns", namespace=EXECUTION_NAMESPACE),
+    Access("create", WFE_GROUP, "workflowexecutions", namespace="payments"),
+    Access("delete", WFE_GROUP, "workflowexecutions", namespace="payments"),
+    Access("list", "", "configmaps"),
+    Access("delete", "coordination.k8s.io", "leases", namespace=CONTROLLER_NAMESPACE),
+    # The leader-election Role is namespaced: other components' Leases are out of reach.
+    Access("update", "coordination.k8s.io", "leases", namespace="kube-system"),
+    Access("create", "rbac.authorization.k8s.io", "clusterrolebindings"),
+]
+
+
+@pytest.fixture(scope="module")
+def controller_client(control_plane: ControlPlane, admin_client: Client) -> Client:
+    apply_controller_rbac(admin_client)
+    return control_plane.client(CONTROLLER_USER)
+
+
+def may(client: Client, access: Access) -> bool:
+    attributes = {
+        "verb": access.verb,
+        "group": access.group,
+        "resource": access.resource,
+        "subresource": access.subresource,
+        "namespace": access.namespace,
+    }
+    review = client.create(
+        SELF_SUBJECT_ACCESS_REVIEWS,
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": {k: v for k, v in attributes.items() if v}},
+        },
+    )
+    return bool(review["status"].get("allowed"))
+
+
+@pytest.mark.parametrize("access", NEEDED, ids=str)
+def test_controller_may_do_what_it_needs(controller_client: Client, access: Access) -> None:
+    assert may(controller_client, access), f"the controller needs to {access}"
+
+
+@pytest.mark.parametrize("access", FORBIDDEN, ids=str)
+def test_controller_may_not_do_more(controller_client: Client, access: Access) -> None:
+    assert not may(controller_client, access), f"the controller must not {access}"
+
+
+def test_controller_may_take_and_renew_a_lease_in_its_own_namespace(
+    controller_client: Client, admin_client: Client
+) -> None:
+    name = f"rbac-probe-{uuid.uuid4().hex[:8]}"
+    lease = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": name, "namespace": CONTROLLER_NAMESPACE},
+        "spec": {"holderIdentity": "rbac-probe", "leaseDurationSeconds": 15},
+    }
+    created = controller_client.create(LEASES, lease)
+    created["spec"]["leaseDurationSeconds"] = 30
+    assert controller_client.update(LEASES, created)["spec"]["leaseDurationSeconds"] == 30
+    admin_client.delete(LEASES, name, CONTROLLER_NAMESPACE)
+
+
+def test_reading_a_secret_is_refused(controller_client: Client) -> None:
+    with pytest.raises(ApiError) as refused:
+        controller_client.get(SECRETS, "anything", CONTROLLER_NAMESPACE)
+    assert refused.value.status == 403
+
+
+def test_applying_the_rbac_twice_is_harmless(
+    admin_client: Client, controller_client: Client
+) -> None:
+    apply_controller_rbac(admin_client)
+    assert may(controller_client, NEEDED[0])

@@ -1,0 +1,107 @@
+"""Applies the controller's RBAC from config/rbac to a test API server, so tests that run the
+controller as its ServiceAccount identity get exactly the permissions a real deployment has."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import yaml
+
+from support.manifests import CONFIG_DIR, kustomization_manifests
+from support.wait import wait_for
+from wfe.runtime.client import NAMESPACES, Client, Object, Resource, is_already_exists
+
+CONTROLLER_RBAC_DIR = CONFIG_DIR / "rbac"
+CONTROLLER_NAMESPACE_MANIFEST = CONFIG_DIR / "manager" / "namespace.yaml"
+
+_RBAC_GROUP = "rbac.authorization.k8s.io"
+RESOURCES_BY_KIND: dict[str, Resource] = {
+    "Namespace": NAMESPACES,
+    "ServiceAccount": Resource("", "v1", "serviceaccounts", "ServiceAccount"),
+    "ClusterRole": Resource(_RBAC_GROUP, "v1", "clusterroles", "ClusterRole", namespaced=False),
+    "ClusterRoleBinding": Resource(
+        _RBAC_GROUP, "v1", "clusterrolebindings", "ClusterRoleBinding", namespaced=False
+    ),
+    "Role": Resource(_RBAC_GROUP, "v1", "roles", "Role"),
+    "RoleBinding": Resource(_RBAC_GROUP, "v1", "rolebindings", "RoleBinding"),
+}
+SUBJECT_ACCESS_REVIEWS = Resource(
+    "authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", namespaced=False
+)
+
+
+def apply(admin_client: Client, manifest: Object) -> Object:
+    """Creates ``manifest``, or replaces the object when it already exists (idempotent)."""
+    resource = RESOURCES_BY_KIND.get(manifest["kind"])
+    if resource is None:
+        raise ValueError(f"no resource known for kind {manifest['kind']!r}")
+    try:
+        return admin_client.create(resource, manifest)
+    except Exception as err:
+        if not is_already_exists(err):
+            raise
+    meta = manifest["metadata"]
+    current = admin_client.get(resource, meta["name"], meta.get("namespace"))
+    replacement = {
+        **manifest,
+        "metadata": {**meta, "resourceVersion": current["metadata"]["resourceVersion"]},
+    }
+    return admin_client.update(resource, replacement)
+
+
+def apply_controller_rbac(admin_client: Client, timeout: float = 10.0) -> None:
+    """Creates kubernaut-system, the controller's ServiceAccount, ClusterRole, Role and bindings from
+    config/rbac, then waits until the API server's authorizer honours both bindings."""
+    manifests = [
+        *yaml.safe_load_all(CONTROLLER_NAMESPACE_MANIFEST.read_text()),
+        *kustomization_manifests(CONTROLLER_RBAC_DIR),
+    ]
+    for manifest in manifests:
+        apply(admin_client, manifest)
+    account = next(m for m in manifests if m["kind"] == "ServiceAccount")["metadata"]
+    # The RBAC authorizer learns of new bindings through its own watch: wait for one permission of
+    # each binding rather than let the first request of a test race it.
+    probes = [
+        {
+            "verb": "watch",
+            "group": "workflowexecution.kubernaut.ai",
+            "resource": "workflowexecutions",
+        },
+        {
+            "verb": "update",
+            "group": "coordination.k8s.io",
+            "resource": "leases",
+            "namespace": account["namespace"],
+        },
+    ]
+    for attributes in probes:
+        wait_for(
+            partial(service_account_may, admin_client, account, attributes),
+            timeout=timeout,
+            message=f"RBAC to grant {attributes} to {account['name']}",
+        )
+
+
+def service_account_may(
+    admin_client: Client, account: dict[str, Any], resource_attributes: dict[str, str]
+) -> bool:
+    """Asks the API server (SubjectAccessReview) whether the ServiceAccount may do this."""
+    namespace, name = account["namespace"], account["name"]
+    review = admin_client.create(
+        SUBJECT_ACCESS_REVIEWS,
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": f"system:serviceaccount:{namespace}:{name}",
+                "groups": [
+                    "system:serviceaccounts",
+                    f"system:serviceaccounts:{namespace}",
+                    "system:authenticated",
+                ],
+                "resourceAttributes": resource_attributes,
+            },
+        },
+    )
+    return bool(review.get("status", {}).get("allowed"))
