@@ -6,6 +6,7 @@ Bind addresses follow controller-runtime's flags: ``":9090"`` (all interfaces), 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -36,6 +37,21 @@ class _Server(ThreadingHTTPServer):
 
 class _Server6(_Server):
     address_family = socket.AF_INET6
+
+
+class _DualStackServer(_Server6):
+    """Listens on every IPv6 and IPv4 address, as Go's ``:port`` does."""
+
+    def server_bind(self) -> None:
+        with contextlib.suppress(OSError):
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+
+
+def _server_for(host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> _Server:
+    if not host and socket.has_dualstack_ipv6():
+        return _DualStackServer(("::", port), handler)
+    return (_Server6 if ":" in host else _Server)((host, port), handler)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +99,7 @@ class BackgroundHTTPServer:
         if self._address is None or self._server is not None:
             return
         host, port = self._address
-        server_class = _Server6 if ":" in host else _Server
-        self._server = server_class((host, port), self._handler_class)
+        self._server = _server_for(host, port, self._handler_class)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.1},
@@ -92,7 +107,7 @@ class BackgroundHTTPServer:
             daemon=True,
         )
         self._thread.start()
-        log.info("serving", server=self.name, address=f"{host or '0.0.0.0'}:{self.port}")
+        log.info("serving", server=self.name, host=host or "*", port=self.port)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting requests and close the socket (idempotent)."""

@@ -196,7 +196,8 @@ class LeaderElector:
         if lost:
             log.error("leader lease lost: stopping work", lease=self._lock.describe())
             _call_logged(self._on_stopped_leading)
-            self._release()  # best effort: if the lease is still ours, hand it over quickly
+            if self._release_on_cancel:
+                self._release()  # best effort: if the lease is still ours, hand it over quickly
             return
         if self._release_on_stop:
             self._release()

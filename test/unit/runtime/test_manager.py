@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -225,3 +227,29 @@ def _port_or_none(manager: Manager) -> int | None:
         return manager.health_probe_port
     except RuntimeError:
         return None
+
+
+SIGNAL_SCRIPT = """
+import os, signal, sys, threading
+from wfe.runtime.manager import install_signal_handlers
+stop = threading.Event()
+install_signal_handlers(stop)
+os.kill(os.getpid(), signal.SIGTERM)
+print("stop requested" if stop.wait(5) else "not stopped", flush=True)
+os.kill(os.getpid(), signal.SIGINT)
+print("still running", flush=True)
+"""
+
+
+def test_first_signal_requests_a_graceful_stop_and_a_second_exits_at_once() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", SIGNAL_SCRIPT],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    printed = result.stdout.splitlines()  # log lines go there too
+    assert "stop requested" in printed
+    assert "still running" not in printed
+    assert result.returncode == 1

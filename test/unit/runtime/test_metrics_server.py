@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -75,3 +76,19 @@ def test_bind_addresses(address: str, parsed: tuple[str, int] | None) -> None:
 def test_invalid_bind_addresses_are_rejected(address: str) -> None:
     with pytest.raises(ValueError, match="bind address"):
         parse_bind_address(address)
+
+
+@pytest.mark.skipif(not socket.has_dualstack_ipv6(), reason="no dual-stack IPv6 on this host")
+def test_a_port_only_address_listens_on_ipv4_and_ipv6() -> None:
+    server = MetricsServer(":0", CollectorRegistry())
+    server.start()
+    try:
+        assert fetch_url(f"http://127.0.0.1:{server.port}/metrics") == 200
+        assert fetch_url(f"http://[::1]:{server.port}/metrics") == 200
+    finally:
+        server.stop()
+
+
+def fetch_url(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return int(response.status)
