@@ -1,0 +1,176 @@
+"""A shared index informer: a reflector filling an indexer, and notifications to event handlers.
+
+client-go's sharedIndexInformer without the DeltaFIFO: the reflector's thread applies each change to
+the indexer and queues its notification under one lock, so the cache is current before any handler
+runs and a handler added late sees a consistent snapshot (synthetic adds) followed by every later
+change. Handlers run on the informer's own delivery thread (see ``processor``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from wfe.runtime.cache.handlers import ResourceEventHandler
+from wfe.runtime.cache.index import NAMESPACE_INDEX, IndexFunc, Object, namespace_index
+from wfe.runtime.cache.processor import NotificationProcessor
+from wfe.runtime.cache.reflector import Reflector, ReflectorOptions
+from wfe.runtime.cache.store import Change, ChangeType, Indexer
+from wfe.runtime.client import Client, Resource
+
+
+class SharedIndexInformer:
+    """Watches one resource (optionally one namespace and selectors) into an indexed cache.
+
+    Every informer has a ``namespace`` index. ``resync_period`` (seconds), when set, re-delivers
+    every cached object as an update (old is new), as client-go's resync does.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        resource: Resource,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        indexers: Mapping[str, IndexFunc] | None = None,
+        resync_period: float | None = None,
+        reflector_options: ReflectorOptions | None = None,
+    ):
+        self.resource = resource
+        self.namespace = namespace if resource.namespaced else None
+        self.label_selector = label_selector
+        self.field_selector = field_selector
+        self._indexer = Indexer({NAMESPACE_INDEX: namespace_index, **(indexers or {})})
+        self._lock = threading.Lock()  # orders store changes with handler registration
+        self._handlers: tuple[ResourceEventHandler, ...] = ()
+        self._listed = False
+        self._synced = threading.Event()
+        self._started = False
+        self._stopped = False
+        self._processor = NotificationProcessor(
+            f"informer-{resource.plural}",
+            resync_period=resync_period,
+            resync=self._resync if resync_period else None,
+        )
+        self._reflector = Reflector(
+            client,
+            resource,
+            _InformerFeed(self),
+            namespace=self.namespace,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            options=reflector_options,
+        )
+        self._reflector_thread = threading.Thread(
+            target=self._reflector.run, name=f"reflector-{resource.plural}", daemon=True
+        )
+
+    def __repr__(self) -> str:
+        scope = f" in {self.namespace}" if self.namespace else ""
+        return f"<informer {self.resource}{scope}>"
+
+    @property
+    def indexer(self) -> Indexer:
+        """The cache; read it freely (reads return copies), write to it never."""
+        return self._indexer
+
+    @property
+    def last_sync_resource_version(self) -> str:
+        return self._reflector.last_sync_resource_version
+
+    def add_event_handler(self, handler: ResourceEventHandler) -> None:
+        """Registers ``handler``; after start it first gets an add for every cached object."""
+        with self._lock:
+            self._handlers = (*self._handlers, handler)
+            if self._started:
+                for obj in self._indexer.list():
+                    self._processor.distribute((handler,), Change(ChangeType.ADDED, obj))
+
+    def add_indexers(self, indexers: Mapping[str, IndexFunc]) -> None:
+        """Adds named indexes; only before :meth:`start`."""
+        with self._lock:
+            if self._started:
+                raise RuntimeError(f"informer for {self.resource} already started: index first")
+            self._indexer.add_indexers(indexers)
+
+    def start(self) -> None:
+        """Starts listing, watching and delivering in the background; returns at once."""
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError(f"informer for {self.resource} was stopped; it cannot restart")
+            if self._started:
+                return
+            self._started = True
+        self._processor.start()
+        self._reflector_thread.start()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Closes the watch and stops delivery; True when both threads ended within ``timeout``."""
+        with self._lock:
+            self._stopped = True
+        self._reflector.stop()
+        self._processor.stop(timeout=0)
+        return self.join(timeout)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Waits for a stopping informer's threads; True when they have ended."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        threads = [t for t in (self._reflector_thread, self._processor.thread) if t is not None]
+        for thread in threads:
+            if thread.is_alive():
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
+
+    def is_stopped(self) -> bool:
+        """True once :meth:`stop` was called (client-go: SharedInformer.IsStopped)."""
+        with self._lock:
+            return self._stopped
+
+    def has_synced(self) -> bool:
+        """True once the first full list is in the cache and its adds were delivered."""
+        return self._synced.is_set()
+
+    def wait_for_sync(self, timeout: float | None = None) -> bool:
+        return self._synced.wait(timeout)
+
+    # --- fed by the reflector --------------------------------------------------------------------
+
+    def _apply(self, mutate: Callable[[Object], Change], obj: Object) -> None:
+        with self._lock:
+            self._processor.distribute(self._handlers, mutate(obj))
+
+    def _replace(self, objs: list[Object], resource_version: str) -> None:
+        with self._lock:
+            for change in self._indexer.replace(objs, resource_version):
+                self._processor.distribute(self._handlers, change)
+            if not self._listed:
+                self._listed = True
+                self._processor.after_delivered(self._synced.set)
+
+    def _resync(self) -> None:
+        with self._lock:
+            handlers = self._handlers
+            for obj in self._indexer.list():
+                self._processor.distribute(handlers, Change(ChangeType.UPDATED, obj, obj))
+
+
+class _InformerFeed:
+    """The store the reflector writes to: the informer's indexer plus its notifications."""
+
+    def __init__(self, informer: SharedIndexInformer):
+        self._informer = informer
+
+    def add(self, obj: Object) -> None:
+        self._informer._apply(self._informer.indexer.add, obj)
+
+    def update(self, obj: Object) -> None:
+        self._informer._apply(self._informer.indexer.update, obj)
+
+    def delete(self, obj: Object) -> None:
+        self._informer._apply(self._informer.indexer.delete, obj)
+
+    def replace(self, objs: list[Object], resource_version: str) -> None:
+        self._informer._replace(objs, resource_version)
