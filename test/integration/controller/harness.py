@@ -7,7 +7,8 @@ namespace, settings and clock, so tests never see each other's objects or locks.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,8 +16,9 @@ from typing import Any
 from support.wait import wait_for
 
 from api.workflowexecution.v1alpha1.constants import API_VERSION, KIND
-from wfe.audit.factory import build_recorder
-from wfe.audit.recorder import Recorder
+from wfe.audit.events import AuditEvent
+from wfe.audit.recorder import AuditRecorder, Recorder
+from wfe.audit.spool import MemorySpool
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.pipelinerun import ExecutionSettings
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
@@ -117,6 +119,10 @@ class Cluster:
     def get_wfe(self, name: str) -> Object | None:
         return self.client.get_or_none(WORKFLOW_EXECUTIONS, name, self.namespace)
 
+    def list_wfes(self) -> list[Object]:
+        items: list[Object] = self.client.list(WORKFLOW_EXECUTIONS, self.namespace)["items"]
+        return items
+
     def delete_wfe(self, name: str) -> None:
         self.client.delete(WORKFLOW_EXECUTIONS, name, self.namespace)
 
@@ -168,6 +174,53 @@ class Cluster:
         return found
 
 
+class PipelineRunWatch:
+    """Every PipelineRun event in a namespace from the moment it starts: proves "created once, ever"."""
+
+    def __init__(self, client: Client, namespace: str):
+        listed = client.list(PIPELINE_RUNS, namespace)
+        self._stream = client.watch(
+            PIPELINE_RUNS,
+            namespace,
+            resource_version=listed["metadata"]["resourceVersion"],
+            allow_bookmarks=False,
+        )
+        self._lock = threading.Lock()
+        self._events: list[tuple[str, str]] = []
+        self._thread = threading.Thread(target=self._read, name="pipelinerun-watch", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        for event in self._stream:
+            with self._lock:
+                self._events.append((event.type, event.object["metadata"]["name"]))
+
+    def count(self, event_type: str) -> Counter[str]:
+        """How many ``event_type`` events each PipelineRun name had so far."""
+        with self._lock:
+            return Counter(name for seen, name in self._events if seen == event_type)
+
+    def close(self) -> None:
+        self._stream.close()
+        self._thread.join(5.0)
+
+
+class CollectingAuditSink:
+    """An audit sink that keeps what it accepted, so tests can read the audit trail."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: list[AuditEvent] = []
+
+    def send_batch(self, events: Sequence[AuditEvent]) -> None:
+        with self._lock:
+            self._events.extend(events)
+
+    def event_types(self, resource_id: str) -> list[str]:
+        with self._lock:
+            return [str(e.event_type) for e in self._events if e.resource_id == resource_id]
+
+
 @dataclass
 class RunningController:
     """One in-process controller and everything it owns; :meth:`stop` tears all of it down."""
@@ -178,6 +231,7 @@ class RunningController:
     audit: Recorder
     settings: ControllerSettings
     clock: ManualClock
+    audit_sink: CollectingAuditSink
     stop_event: threading.Event = field(default_factory=threading.Event)
 
     def stop(self) -> None:
@@ -217,7 +271,8 @@ def start_controller(
     )
     cache = Cache(client)
     events = EventRecorder(client)
-    recorder = audit or build_recorder("log", flush_interval=0.05)
+    audit_sink = CollectingAuditSink()
+    recorder = audit or AuditRecorder(audit_sink, MemorySpool(), flush_interval=0.05)
     controller = setup_controller(
         client,
         cache,
@@ -228,7 +283,7 @@ def start_controller(
         max_concurrent_reconciles=max_concurrent_reconciles,
         clock=clock,
     )
-    running = RunningController(controller, cache, events, recorder, settings, clock)
+    running = RunningController(controller, cache, events, recorder, settings, clock, audit_sink)
     recorder.start()
     cache.start()
     if not cache.wait_for_cache_sync(30):

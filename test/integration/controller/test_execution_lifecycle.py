@@ -108,7 +108,7 @@ def test_succeeded_pipeline_run_completes_the_workflow_with_timing_and_condition
     to_completed = metric(
         "workflowexecution_phase_transitions_total", from_phase="Running", to_phase="Completed"
     )
-    start()
+    controller = start()
     cluster.create_wfe("happy")
 
     running = cluster.wait_for_phase("happy", "Running")
@@ -164,6 +164,10 @@ def test_succeeded_pipeline_run_completes_the_workflow_with_timing_and_condition
         lambda s: condition(s, "AuditRecorded") == ("True", "AuditSucceeded"),
         "the audit trail was accepted",
     )
+    assert controller.audit_sink.event_types("happy") == [
+        "workflowexecution.execution.started",
+        "workflowexecution.workflow.completed",
+    ]
     cluster.wait_for_event("happy", "PipelineRunCreated")
     cluster.wait_for_event("happy", "WorkflowCompleted")
     assert metric("workflowexecution_total", outcome="Success") == completed_before + 1
