@@ -232,6 +232,20 @@ def test_a_failing_handler_does_not_stop_delivery_to_the_others(
     wait_for(lambda: healthy.of("add") == ["one", "two"], message="adds past the failing handler")
 
 
+def test_a_resync_period_redelivers_every_cached_object_as_an_update(
+    admin_client: Client, namespace: str, informers: list[SharedIndexInformer]
+) -> None:
+    admin_client.create(CONFIGMAPS, configmap("a", namespace))
+    handler = RecordingHandler()
+
+    start(informers, admin_client, CONFIGMAPS, namespace, handler, resync_period=0.2)
+
+    wait_for(lambda: len(handler.of("update")) >= 2, message="two resyncs")
+    old, new = handler.updates[0]
+    assert old == new
+    assert new["metadata"]["name"] == "a"
+
+
 # --- resilience --------------------------------------------------------------------------------
 
 

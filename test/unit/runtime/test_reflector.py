@@ -276,6 +276,27 @@ def test_a_watch_that_cannot_open_for_a_passing_reason_is_retried_after_backoff(
     assert running.backoff.calls == 2
 
 
+def test_an_error_event_from_a_struggling_server_resumes_after_backoff_without_relisting() -> None:
+    client = ScriptedClient(
+        lists=[page([], "10")],
+        watches=[[event("ADDED", cm("a", "11")), ApiError(500, "InternalError", "etcd hiccup")]],
+    )
+    with Running(client) as running:
+        wait_for(lambda: len(client.watch_calls) >= 2, message="a second watch")
+
+    assert client.watch_calls[1]["resource_version"] == "11"
+    assert len(client.list_calls) == 1
+    assert running.backoff.calls == 1
+
+
+def test_a_watch_refused_for_good_starts_over_with_a_list_after_backoff() -> None:
+    client = ScriptedClient(lists=[page([], "10")], watches=[ApiError(403, "Forbidden", "no")])
+    with Running(client) as running:
+        wait_for(lambda: len(client.list_calls) >= 2, message="a second list")
+
+    assert running.backoff.calls >= 1
+
+
 def test_a_failing_list_is_retried_after_backoff() -> None:
     client = ScriptedClient(
         lists=[ApiConnectionError("refused"), page([cm("a", "1")], "5")], watches=[]

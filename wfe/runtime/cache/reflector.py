@@ -176,18 +176,7 @@ class Reflector:
             self._check_stopped()
             started = time.monotonic()
             try:
-                stream = self._open_watch()
-            except ApiError as err:
-                if is_gone(err):
-                    self._log.info("watch version expired; relisting", error=str(err))
-                    return
-                if not _is_retriable(err):
-                    raise
-                self._log.info("watch could not be opened; backing off", error=str(err))
-                self._wait_backoff()
-                continue
-            try:
-                events = self._consume(stream)
+                events = self._consume(self._open_watch())
             except ApiError as err:
                 self._check_stopped()
                 if is_gone(err):
@@ -195,7 +184,7 @@ class Reflector:
                     return
                 if not _is_retriable(err):
                     raise
-                self._log.info("watch ended with an error; backing off", error=str(err))
+                self._log.info("watch failed; backing off", error=str(err), status=err.status)
                 self._wait_backoff()
                 continue
             self._check_stopped()
