@@ -6,8 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.identities import CONTROLLER_USER
+from support.rbac import apply_controller_rbac
 
 from wfe.runtime.client import EVENTS, Client, Resource
+from wfe.runtime.envtest import ControlPlane
 from wfe.runtime.record import EventRecorder
 
 CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
@@ -74,3 +77,18 @@ def test_an_event_deleted_on_the_server_is_recreated_with_its_count(
     assert recorder.flush(10)
     (again,) = events_about(admin_client, namespace, "subject")
     assert again["count"] == 2
+
+
+def test_the_controller_role_suffices_to_record_and_aggregate(
+    control_plane: ControlPlane, admin_client: Client, namespace: str, subject: dict[str, Any]
+) -> None:
+    apply_controller_rbac(admin_client)
+    recorder = EventRecorder(control_plane.client(CONTROLLER_USER))
+    try:
+        for _ in range(2):  # create, then patch
+            recorder.event(subject, "Normal", "WorkflowCompleted", "done")
+        assert recorder.flush(10)
+    finally:
+        recorder.stop(5)
+    (event,) = events_about(admin_client, namespace, "subject")
+    assert event["count"] == 2

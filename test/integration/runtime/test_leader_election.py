@@ -9,15 +9,19 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from support.identities import CONTROLLER_USER
+from support.rbac import apply_controller_rbac
 from support.wait import wait_for
 
 from wfe.runtime.client import LEASES, ApiError, Client, is_conflict
+from wfe.runtime.envtest import ControlPlane
 from wfe.runtime.leaderelection import LeaderElectionRecord, LeaderElector
 from wfe.runtime.manager import Manager, ManagerError
 
 LEASE_DURATION = 2.0
 RENEW_DEADLINE = 1.5
 RETRY_PERIOD = 0.2
+CONTROLLER_NAMESPACE = "kubernaut-system"  # where config/rbac grants the leader election Role
 
 
 class Replica:
@@ -219,3 +223,25 @@ def test_a_manager_that_loses_its_lease_stops_its_controllers_and_fails(
     assert running.work.stopped.is_set()
     record = lease_record(admin_client, namespace, running.lease_name)
     assert record.holder_identity == "usurper"  # the loser does not clobber the new holder
+
+
+def renewed(client: Client, lease_name: str) -> bool:
+    record = lease_record(client, CONTROLLER_NAMESPACE, lease_name)
+    return record.renew_time != record.acquire_time
+
+
+def test_the_controller_role_suffices_to_lead_and_release(
+    control_plane: ControlPlane, admin_client: Client
+) -> None:
+    apply_controller_rbac(admin_client)
+    lease_name = f"wfe-{uuid.uuid4().hex[:8]}"
+    replica = Replica(
+        control_plane.client(CONTROLLER_USER), CONTROLLER_NAMESPACE, lease_name, "controller-0"
+    )
+    replica.elector.start()
+    try:
+        assert replica.started.wait(10)  # create, then renew (update) the Lease
+        wait_for(lambda: renewed(admin_client, lease_name), message="a renewal")
+    finally:
+        assert replica.elector.stop(5)
+    assert lease_record(admin_client, CONTROLLER_NAMESPACE, lease_name).holder_identity == ""
