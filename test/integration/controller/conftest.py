@@ -14,19 +14,26 @@ from .harness import Cluster, RunningController, StartController, start_controll
 from .tekton import Tekton
 
 
-@pytest.fixture
-def execution_namespace(admin_client: Client, namespace: str) -> Iterator[str]:
-    """Where this test's controller creates PipelineRuns (``<namespace>-x``)."""
-    name = f"{namespace}-x"
-    admin_client.create(
-        NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-    )
+def _namespace(client: Client, name: str) -> Iterator[str]:
+    client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     yield name
     try:
-        admin_client.delete(NAMESPACES, name)
+        client.delete(NAMESPACES, name)
     except Exception as err:
         if not is_not_found(err):
             raise
+
+
+@pytest.fixture
+def execution_namespace(admin_client: Client, namespace: str) -> Iterator[str]:
+    """Where this test's controller creates PipelineRuns (``<namespace>-x``)."""
+    yield from _namespace(admin_client, f"{namespace}-x")
+
+
+@pytest.fixture
+def other_namespace(admin_client: Client, namespace: str) -> Iterator[str]:
+    """A namespace this test's controller does not watch (``<namespace>-o``)."""
+    yield from _namespace(admin_client, f"{namespace}-o")
 
 
 @pytest.fixture

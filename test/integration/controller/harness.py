@@ -111,13 +111,19 @@ class Cluster:
     namespace: str
     execution_namespace: str
 
-    def create_wfe(self, name: str, **spec: Any) -> Object:
+    def create_wfe(self, name: str, namespace: str | None = None, **spec: Any) -> Object:
         return self.client.create(
-            WORKFLOW_EXECUTIONS, workflow_execution(name, self.namespace, **spec)
+            WORKFLOW_EXECUTIONS, workflow_execution(name, namespace or self.namespace, **spec)
         )
 
     def get_wfe(self, name: str) -> Object | None:
         return self.client.get_or_none(WORKFLOW_EXECUTIONS, name, self.namespace)
+
+    def write_wfe_status(self, name: str, status: Object, namespace: str | None = None) -> Object:
+        """Sets a WorkflowExecution's status as some earlier controller run left it."""
+        current = self.client.get(WORKFLOW_EXECUTIONS, name, namespace or self.namespace)
+        current["status"] = status
+        return self.client.update_status(WORKFLOW_EXECUTIONS, current)
 
     def list_wfes(self) -> list[Object]:
         items: list[Object] = self.client.list(WORKFLOW_EXECUTIONS, self.namespace)["items"]
