@@ -57,7 +57,8 @@ class WatchStream:
         if self._closed.is_set():
             return
         self._closed.set()
-        with contextlib.suppress(AttributeError, OSError):
+        # RuntimeError: urllib3 refuses to shut down a connection the server already ended
+        with contextlib.suppress(AttributeError, OSError, RuntimeError):
             self._response.shutdown()  # unblocks a read in progress on another thread
         try:
             self._response.release_conn()
