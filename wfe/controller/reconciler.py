@@ -22,7 +22,7 @@ from wfe.controller.resources import WORKFLOW_EXECUTIONS
 from wfe.controller.settings import ControllerSettings
 from wfe.controller.status import PhaseMovedError, StatusWriter
 from wfe.runtime.client import Client, is_conflict, is_not_found
-from wfe.runtime.reconcile import Request, Result, current_reconcile_id
+from wfe.runtime.reconcile import Request, Result
 
 Object = dict[str, Any]
 CONTROLLER_NAME = "workflowexecution"
@@ -72,13 +72,8 @@ class WorkflowExecutionReconciler:
         correlation_id = ((wfe.get("spec") or {}).get("remediationRequestRef") or {}).get(
             "name", ""
         )
-        with structlog.contextvars.bound_contextvars(
-            controller=CONTROLLER_NAME,
-            namespace=request.namespace,
-            name=request.name,
-            reconcileID=current_reconcile_id(),
-            correlation_id=correlation_id,
-        ):
+        # the runtime already bound controller, namespace, name and reconcileID
+        with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
             try:
                 return self._reconcile(wfe)
             except PhaseMovedError:

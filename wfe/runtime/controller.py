@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable
 
 import structlog
 
+from wfe.runtime.log import reconcile_context
 from wfe.runtime.metrics.controller_metrics import (
     RESULT_ERROR,
     RESULT_REQUEUE,
@@ -205,14 +205,10 @@ class Controller:
     def _reconcile_handler(self, queue: RateLimitingQueue[Request], request: Request) -> bool:
         """Reconcile one request and requeue it as the outcome says; False ends the worker."""
         started = time.monotonic()
-        reconcile_id = str(uuid.uuid4())
         with (
-            structlog.contextvars.bound_contextvars(
-                controller=self.name,
-                namespace=request.namespace,
-                name=request.name,
-                reconcileID=reconcile_id,
-            ),
+            reconcile_context(
+                controller=self.name, namespace=request.namespace, name=request.name
+            ) as reconcile_id,
             reconcile_id_bound(reconcile_id),
         ):
             try:
