@@ -1,0 +1,92 @@
+"""Parameters reach Tekton unchanged, and a spec the schema lets through but the controller cannot
+run fails at once as a configuration error, before anything is created."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from wfe.controller.conditions import get_condition
+from wfe.runtime.metrics.registry import REGISTRY
+
+from .harness import Cluster, StartController
+
+UNICODE = "Ünïcødé ✓ 日本語 — «quotes» \"double\" 'single' \\ back\\slash 🚀\nsecond line"
+TEN_KB = "".join(f"{i:05d}ä" for i in range(10 * 1024 // 6 + 1))[: 10 * 1024]
+
+
+def test_a_workflow_without_parameters_passes_none(
+    cluster: Cluster, start: StartController
+) -> None:
+    start()
+    cluster.create_wfe("bare")
+    cluster.wait_for_phase("bare", "Running")
+
+    pipeline_run = cluster.pipeline_run_for()
+
+    assert pipeline_run is not None
+    assert "params" not in pipeline_run["spec"]
+
+
+def test_unicode_and_ten_kilobyte_parameter_values_reach_tekton_unchanged(
+    cluster: Cluster, start: StartController
+) -> None:
+    start()
+    cluster.create_wfe("rich", parameters={"MESSAGE": UNICODE, "MANIFEST": TEN_KB, "EMPTY": ""})
+    cluster.wait_for_phase("rich", "Running")
+
+    pipeline_run = cluster.pipeline_run_for()
+
+    assert pipeline_run is not None
+    assert len(TEN_KB) == 10 * 1024
+    assert pipeline_run["spec"]["params"] == [
+        {"name": "EMPTY", "value": ""},
+        {"name": "MANIFEST", "value": TEN_KB},
+        {"name": "MESSAGE", "value": UNICODE},
+    ]
+
+
+INVALID = {
+    "name-longer-than-a-label": ("a" * 64, {}, "longer than 63 characters"),
+    "zero-timeout": ("zero-timeout", {"execution_config": {"timeout": "0s"}}, "must be positive"),
+}
+
+
+@pytest.mark.parametrize(("name", "spec", "explanation"), INVALID.values(), ids=INVALID.keys())
+def test_a_spec_the_controller_cannot_run_fails_as_a_configuration_error_without_a_pipeline_run(
+    name: str,
+    spec: dict[str, Any],
+    explanation: str,
+    cluster: Cluster,
+    start: StartController,
+) -> None:
+    invalid_before = (
+        REGISTRY.get_sample_value(
+            "workflowexecution_errors_total", {"category": "validation", "reason": "InvalidSpec"}
+        )
+        or 0.0
+    )
+    start()
+    cluster.create_wfe(name, **spec)
+
+    status = cluster.wait_for_phase(name, "Failed")["status"]
+
+    details = status["failureDetails"]
+    assert details["reason"] == "ConfigurationError"
+    assert details["wasExecutionFailure"] is False
+    assert details["requiresManualReview"] is False
+    assert explanation in details["message"]
+    assert "before any step ran" in details["naturalLanguageSummary"]
+    assert status["outcome"] == "Failure"
+    assert "startTime" not in status and "pipelineRunRef" not in status
+    created = get_condition(status["conditions"], "PipelineRunCreated")
+    assert created is not None
+    assert (created["status"], created["reason"]) == ("False", "InvalidSpec")
+    event = cluster.wait_for_event(name, "InvalidSpec")
+    assert event["type"] == "Warning" and explanation in event["message"]
+    assert cluster.pipeline_runs() == []
+    after = REGISTRY.get_sample_value(
+        "workflowexecution_errors_total", {"category": "validation", "reason": "InvalidSpec"}
+    )
+    assert after == invalid_before + 1
