@@ -24,7 +24,9 @@ def main() -> int:
         signal.signal(sig, lambda *_: stop.set())
     assets = envtest_assets()
     with ControlPlane(binaries=assets, crd_paths=crd_paths(assets)) as plane:
-        print(f"control plane ready in {plane.startup_seconds:.1f}s at {plane.url}", file=sys.stderr)
+        print(
+            f"control plane ready in {plane.startup_seconds:.1f}s at {plane.url}", file=sys.stderr
+        )
         print(f"KUBECONFIG={plane.kubeconfig}", flush=True)
         stop.wait()
         print("stopping the control plane", file=sys.stderr)
