@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from wfe.controller.conditions import get_condition
+from wfe.controller.resources import PIPELINE_RUNS
 from wfe.controller.timestamps import format_time, parse_time
 from wfe.runtime.metrics.registry import REGISTRY
 
-from .harness import Cluster, StartController
+from .harness import Cluster, PipelineRunWatch, StartController
 from .tekton import TaskRunSpec, Tekton, progress, terminated_step, waiting_step
 
 PIPELINE_RUN = "wfe-cf0cc089293b1165"
@@ -180,3 +181,27 @@ def test_failed_pipeline_run_fails_the_workflow_with_classified_details(
     assert event["type"] == "Warning" and case.expected["reason"] in event["message"]
     after = REGISTRY.get_sample_value("workflowexecution_total", {"outcome": "Failure"})
     assert (after or 0.0) == (failures_before or 0.0) + 1
+
+
+def test_a_pipeline_run_deleted_underneath_fails_the_workflow_without_recreating_it(
+    cluster: Cluster, start: StartController
+) -> None:
+    start()
+    cluster.create_wfe("orphaned")
+    cluster.wait_for_phase("orphaned", "Running")
+    watch = PipelineRunWatch(cluster.client, cluster.execution_namespace)
+    try:
+        cluster.client.delete(PIPELINE_RUNS, PIPELINE_RUN, cluster.execution_namespace)
+        status = cluster.wait_for_phase("orphaned", "Failed")["status"]
+        event = cluster.wait_for_event("orphaned", "WorkflowFailed")
+        recreated = watch.count("ADDED")
+    finally:
+        watch.close()
+
+    details = status["failureDetails"]
+    assert details["reason"] == "PipelineRunDeleted"
+    assert details["wasExecutionFailure"] is True
+    assert PIPELINE_RUN in details["message"]
+    assert "PipelineRunDeleted" in event["message"]
+    assert not recreated
+    assert cluster.pipeline_run(PIPELINE_RUN) is None
