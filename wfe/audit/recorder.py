@@ -236,13 +236,16 @@ class AuditRecorder:
             self._settle_accepted(batch)
 
     def _settle_accepted(self, events: list[AuditEvent]) -> None:
-        self._spool.remove(event.event_id for event in events)
+        # One step for observers: remembered as accepted before it leaves the spool, and
+        # is_recorded answers only after it left. An event is always pending or recorded, so a
+        # caller that sees neither knows it was lost (and recording it again is no duplicate).
         with self._accepted_lock:
             for event in events:
                 self._accepted[event.event_id] = None
                 self._accepted.move_to_end(event.event_id)
             while len(self._accepted) > self._remembered_ids:
                 self._accepted.popitem(last=False)
+            self._spool.remove(event.event_id for event in events)
         self._count(events, metrics.Result.RECORDED)
         self._notify(self._on_delivered, events)
 

@@ -53,7 +53,10 @@ def ensure_audited(deps: Dependencies, wfe: Object) -> Object:
     if not missing:
         return transitions.set_audit_condition(deps, wfe, True, "All audit events were accepted.")
     for event_type in missing:
-        if not deps.audit.is_pending(event_id_for(uid, event_type)):
+        event_id = event_id_for(uid, event_type)
+        # Pending first, recorded second: the recorder marks an event recorded before it leaves the
+        # spool, so one accepted since the check above is not taken for lost and sent again.
+        if not deps.audit.is_pending(event_id) and not deps.audit.is_recorded(event_id):
             # lost (crash before spooling, or a restart forgot it): record again, idempotent by id
             deps.audit.record(build_event(event_type, wfe, now=deps.clock()))
     current = get_condition(conditions, ConditionType.AUDIT_RECORDED)
