@@ -1,5 +1,6 @@
 """Fixtures of the controller's integration tests: an execution namespace, a view of the cluster,
-Tekton's role, and a factory that starts one isolated in-process controller per test."""
+Tekton's role, the controller's RBAC, and a factory that starts one isolated in-process controller
+per test."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from typing import Any
 
 import pytest
 
+from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.runtime.client import NAMESPACES, Client, is_not_found
+from wfe.runtime.envtest import ControlPlane
 
 from .harness import Cluster, RunningController, StartController, start_controller
+from .rbac import ControllerRbac, install_controller_cluster_role
 from .tekton import Tekton
 
 
@@ -46,18 +50,38 @@ def tekton(admin_client: Client, execution_namespace: str) -> Tekton:
     return Tekton(admin_client, execution_namespace)
 
 
+@pytest.fixture(scope="session")
+def controller_cluster_role(admin_client: Client) -> str:
+    return install_controller_cluster_role(admin_client)
+
+
 @pytest.fixture
-def start(admin_client: Client, cluster: Cluster) -> Iterator[StartController]:
+def rbac(
+    admin_client: Client, control_plane: ControlPlane, controller_cluster_role: str
+) -> ControllerRbac:
+    return ControllerRbac(admin_client, control_plane, controller_cluster_role)
+
+
+@pytest.fixture
+def start(cluster: Cluster, rbac: ControllerRbac) -> Iterator[StartController]:
     """``start(**settings)`` runs a controller for this test's namespaces until the test ends.
 
-    Settings: ``cooldown_seconds``, ``default_timeout_seconds``, ``service_account``,
-    ``max_concurrent_reconciles``, ``audit`` (a recorder) and ``client`` (the controller's client;
-    the admin client by default, as no RBAC is installed here).
+    It runs as the controller's own identity, granted config/rbac's ClusterRole in the test's
+    namespaces (``grant=False``: the test granted what it wants itself). Settings:
+    ``cooldown_seconds``, ``default_timeout_seconds``, ``timeout_grace_seconds``,
+    ``service_account``, ``max_concurrent_reconciles``, ``audit`` (a recorder) and ``client``.
     """
     running: list[RunningController] = []
 
-    def factory(*, client: Client | None = None, **settings: Any) -> RunningController:
-        controller = start_controller(client or admin_client, cluster, **settings)
+    def factory(
+        *, client: Client | None = None, grant: bool = True, **settings: Any
+    ) -> RunningController:
+        if grant:
+            rbac.grant(cluster.namespace)
+            rbac.grant(cluster.execution_namespace)
+            rbac.wait_until_allowed(WORKFLOW_EXECUTIONS, cluster.namespace)
+            rbac.wait_until_allowed(PIPELINE_RUNS, cluster.execution_namespace)
+        controller = start_controller(client or rbac.client(), cluster, **settings)
         running.append(controller)
         return controller
 

@@ -22,7 +22,7 @@ from wfe.audit.spool import MemorySpool
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.pipelinerun import ExecutionSettings
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
-from wfe.controller.settings import ControllerSettings
+from wfe.controller.settings import TIMEOUT_GRACE_SECONDS, ControllerSettings
 from wfe.controller.setup import setup_controller
 from wfe.runtime.cache.cache import Cache
 from wfe.runtime.client import EVENTS, Client
@@ -258,6 +258,7 @@ def start_controller(
     *,
     cooldown_seconds: float = 60.0,
     default_timeout_seconds: float = 1800.0,
+    timeout_grace_seconds: float = TIMEOUT_GRACE_SECONDS,
     service_account: str = RUNNER_SERVICE_ACCOUNT,
     max_concurrent_reconciles: int = 4,
     audit: Recorder | None = None,
@@ -274,6 +275,7 @@ def start_controller(
             default_timeout_seconds=default_timeout_seconds,
         ),
         cooldown_seconds=cooldown_seconds,
+        timeout_grace_seconds=timeout_grace_seconds,
     )
     cache = Cache(client)
     events = EventRecorder(client)

@@ -28,6 +28,7 @@ from .harness import (
     StartController,
     whole_second,
 )
+from .rbac import ControllerRbac
 from .tekton import Tekton
 
 PIPELINE_RUN = pipeline_run_name(DEFAULT_TARGET)
@@ -132,9 +133,10 @@ def test_a_stale_lock_is_removed_and_the_workflow_runs(
 
 
 def test_a_target_locked_by_a_running_workflow_in_another_namespace_is_busy(
-    cluster: Cluster, other_namespace: str, start: StartController
+    cluster: Cluster, other_namespace: str, rbac: ControllerRbac, start: StartController
 ) -> None:
     # the lock is cluster-wide: a holder this controller's cache cannot see still counts
+    rbac.grant(other_namespace)  # the project binds its ClusterRole cluster-wide
     holder = cluster.create_wfe("elsewhere", namespace=other_namespace)
     started = format_time(whole_second(datetime.now(UTC)))
     cluster.write_wfe_status(

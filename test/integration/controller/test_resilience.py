@@ -11,17 +11,18 @@ from wfe.controller.conditions import get_condition
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.runtime.client import ApiError, load_configuration
-from wfe.runtime.envtest import ControlPlane
 from wfe.runtime.metrics.registry import REGISTRY
 
 from .faults import FaultInjectingClient
 from .harness import DEFAULT_TARGET, Cluster, PipelineRunWatch, StartController, whole_second
+from .rbac import ControllerRbac
 from .tekton import Tekton
 
 
 @pytest.fixture
-def faulty_client(control_plane: ControlPlane) -> FaultInjectingClient:
-    return FaultInjectingClient(load_configuration(str(control_plane.kubeconfig)))
+def faulty_client(rbac: ControllerRbac) -> FaultInjectingClient:
+    """The controller's own identity, with a fault to inject."""
+    return FaultInjectingClient(load_configuration(rbac.kubeconfig))
 
 
 def metric(name: str, **labels: str) -> float:
