@@ -17,6 +17,7 @@ from api.workflowexecution.v1alpha1.types import WorkflowExecutionSpec
 from wfe.controller import errors, transitions
 from wfe.controller.dependencies import Dependencies
 from wfe.controller.errors import ErrorCategory
+from wfe.controller.failure.classification import FailureEvidence, classify
 from wfe.controller.failure.details import controller_failure_details
 from wfe.controller.lock import busy_conflict
 from wfe.controller.naming import is_valid_label_value
@@ -66,6 +67,8 @@ def handle_pending(deps: Dependencies, wfe: Object) -> Result:
                 if outcome is None:
                     continue  # stale lock removed: create again
                 return outcome
+            if is_forbidden(err) and _refused_by_quota(err):
+                return _fail_quota_exceeded(deps, wfe, err)
             if is_forbidden(err):
                 return _fail_forbidden(deps, wfe, err)
             if is_invalid(err):
@@ -143,6 +146,28 @@ def _fail_forbidden(deps: Dependencies, wfe: Object, err: ApiError) -> Result:
         FailureReason.FORBIDDEN, message, now=deps.clock(), was_execution_failure=False
     )
     transitions.fail(deps, wfe, details, creation_condition=(ConditionReason.FORBIDDEN, message))
+    return Result()
+
+
+def _refused_by_quota(err: ApiError) -> bool:
+    """Quota admission answers 403 "... is forbidden: exceeded quota: ...": not an RBAC denial."""
+    evidence = FailureEvidence(messages=[err.message])
+    return classify(evidence) == FailureReason.RESOURCE_EXHAUSTED
+
+
+def _fail_quota_exceeded(deps: Dependencies, wfe: Object, err: ApiError) -> Result:
+    errors.count(ErrorCategory.EXTERNAL, "ExceededQuota")
+    namespace = deps.settings.execution.execution_namespace
+    message = (
+        f"A ResourceQuota in namespace {namespace} refused the PipelineRun: {err.message}. "
+        "Free capacity or raise the quota, then create the WorkflowExecution again."
+    )
+    details = controller_failure_details(
+        FailureReason.RESOURCE_EXHAUSTED, message, now=deps.clock(), was_execution_failure=False
+    )
+    transitions.fail(
+        deps, wfe, details, creation_condition=(ConditionReason.CREATION_FAILED, message)
+    )
     return Result()
 
 
