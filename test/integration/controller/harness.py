@@ -27,6 +27,7 @@ from wfe.controller.setup import setup_controller
 from wfe.runtime.cache.cache import Cache
 from wfe.runtime.client import EVENTS, Client
 from wfe.runtime.controller import Controller
+from wfe.runtime.metrics.registry import REGISTRY
 from wfe.runtime.record import EventRecorder
 
 Object = dict[str, Any]
@@ -239,6 +240,20 @@ class RunningController:
     clock: ManualClock
     audit_sink: CollectingAuditSink
     stop_event: threading.Event = field(default_factory=threading.Event)
+
+    def wait_until_idle(self, timeout: float = 5.0) -> None:
+        """Until nothing is queued or being reconciled, seen on several polls in a row."""
+        idle_polls = 0
+
+        def idle() -> bool:
+            nonlocal idle_polls
+            workers = REGISTRY.get_sample_value(
+                "controller_runtime_active_workers", {"controller": self.controller.name}
+            )
+            idle_polls = idle_polls + 1 if len(self.controller.queue) == 0 and not workers else 0
+            return idle_polls >= 5
+
+        wait_for(idle, timeout, message="the controller to go idle")
 
     def stop(self) -> None:
         self.stop_event.set()

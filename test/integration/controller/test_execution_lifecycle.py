@@ -6,8 +6,11 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from support.wait import wait_for
+
 from api.workflowexecution.v1alpha1.constants import FINALIZER
 from wfe.controller.conditions import get_condition
+from wfe.controller.resources import PIPELINE_RUNS
 from wfe.controller.timestamps import format_time, parse_time
 from wfe.runtime.metrics.registry import REGISTRY
 
@@ -19,6 +22,14 @@ DIGEST = "sha256:" + "ab" * 32
 
 def metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def reconciles_done() -> float:
+    """Reconciles that finished without error (a Running workflow asks to be woken at its deadline)."""
+    return sum(
+        metric("controller_runtime_reconcile_total", controller="workflowexecution", result=result)
+        for result in ("success", "requeue", "requeue_after")
+    )
 
 
 def condition(status: dict[str, Any], type_: str) -> tuple[str, str]:
@@ -203,3 +214,53 @@ def test_a_pipeline_run_verdict_reaches_the_workflow_through_the_watch_within_tw
     cluster.wait_for_phase("watched", "Completed", timeout=2.0)
 
     assert time.monotonic() - written < 2.0
+
+
+def test_a_run_tekton_never_settles_fails_as_deadline_exceeded_after_timeout_and_grace(
+    cluster: Cluster, start: StartController
+) -> None:
+    start(timeout_grace_seconds=1)
+    cluster.create_wfe("stuck", execution_config={"timeout": "1s"})
+    cluster.wait_for_phase("stuck", "Running")
+
+    # no PipelineRun change arrives: only the controller's own deadline can end this
+    status = cluster.wait_for_phase("stuck", "Failed", timeout=6)["status"]
+
+    details = status["failureDetails"]
+    assert details["reason"] == "DeadlineExceeded"
+    assert details["wasExecutionFailure"] is True
+    assert "No verdict from Tekton" in details["message"]
+    assert cluster.pipeline_run_for() is not None, "kept for its logs until the cooldown ends"
+
+
+def test_an_unchanged_pipeline_run_status_causes_no_status_write(
+    cluster: Cluster, tekton: Tekton, start: StartController
+) -> None:
+    controller = start()
+    cluster.create_wfe("steady")
+    started = parse_time(cluster.wait_for_phase("steady", "Running")["status"]["startTime"])
+    assert started is not None
+    tekton.start("wfe-cf0cc089293b1165", started)
+    settled = cluster.wait_for_status(
+        "steady",
+        lambda s: (s.get("pipelineRunStatus") or {}).get("reason") == "Running",
+        "Tekton's Running mirrored",
+    )
+    controller.wait_until_idle()
+    reconciles = reconciles_done()
+
+    cluster.client.patch(
+        PIPELINE_RUNS,
+        "wfe-cf0cc089293b1165",
+        {"metadata": {"annotations": {"tekton.dev/touched": "yes"}}},
+        cluster.execution_namespace,
+    )
+    wait_for(
+        lambda: reconciles_done() > reconciles,
+        5,
+        message="the PipelineRun change to be reconciled",
+    )
+
+    current = cluster.get_wfe("steady")
+    assert current is not None
+    assert current["metadata"]["resourceVersion"] == settled["metadata"]["resourceVersion"]
