@@ -69,7 +69,7 @@ def start(cluster: Cluster, rbac: ControllerRbac) -> Iterator[StartController]:
     It runs as the controller's own identity, granted config/rbac's ClusterRole in the test's
     namespaces (``grant=False``: the test granted what it wants itself). Settings:
     ``cooldown_seconds``, ``default_timeout_seconds``, ``timeout_grace_seconds``,
-    ``service_account``, ``max_concurrent_reconciles``, ``audit`` (a recorder) and ``client``.
+    ``service_account``, ``max_concurrent_reconciles``, ``audit_sink`` and ``client``.
     """
     running: list[RunningController] = []
 

@@ -18,6 +18,7 @@ from support.wait import wait_for
 from api.workflowexecution.v1alpha1.constants import API_VERSION, KIND
 from wfe.audit.events import AuditEvent
 from wfe.audit.recorder import AuditRecorder, Recorder
+from wfe.audit.sink import AuditDeliveryError
 from wfe.audit.spool import MemorySpool
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.pipelinerun import ExecutionSettings
@@ -213,13 +214,17 @@ class PipelineRunWatch:
 
 
 class CollectingAuditSink:
-    """An audit sink that keeps what it accepted, so tests can read the audit trail."""
+    """An audit sink that keeps what it accepted, so tests can read the audit trail; while
+    ``available`` is False it refuses every batch as a down Data Storage would."""
 
-    def __init__(self) -> None:
+    def __init__(self, available: bool = True) -> None:
         self._lock = threading.Lock()
         self._events: list[AuditEvent] = []
+        self.available = available
 
     def send_batch(self, events: Sequence[AuditEvent]) -> None:
+        if not self.available:
+            raise AuditDeliveryError("audit store unavailable (test)")
         with self._lock:
             self._events.extend(events)
 
@@ -240,6 +245,7 @@ class RunningController:
     clock: ManualClock
     audit_sink: CollectingAuditSink
     stop_event: threading.Event = field(default_factory=threading.Event)
+    stopped: bool = False
 
     def wait_until_idle(self, timeout: float = 5.0) -> None:
         """Until nothing is queued or being reconciled, seen on several polls in a row."""
@@ -256,6 +262,9 @@ class RunningController:
         wait_for(idle, timeout, message="the controller to go idle")
 
     def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
         self.stop_event.set()
         self.controller.stop()
         self.controller.wait(10.0)
@@ -276,7 +285,7 @@ def start_controller(
     timeout_grace_seconds: float = TIMEOUT_GRACE_SECONDS,
     service_account: str = RUNNER_SERVICE_ACCOUNT,
     max_concurrent_reconciles: int = 4,
-    audit: Recorder | None = None,
+    audit_sink: CollectingAuditSink | None = None,
 ) -> RunningController:
     """Builds the controller as the entry point does, for ``cluster``'s namespaces, and starts it.
 
@@ -294,8 +303,10 @@ def start_controller(
     )
     cache = Cache(client)
     events = EventRecorder(client)
-    audit_sink = CollectingAuditSink()
-    recorder = audit or AuditRecorder(audit_sink, MemorySpool(), flush_interval=0.05)
+    audit_sink = audit_sink or CollectingAuditSink()
+    recorder = AuditRecorder(
+        audit_sink, MemorySpool(), flush_interval=0.05, initial_backoff=0.05, max_backoff=0.2
+    )
     controller = setup_controller(
         client,
         cache,
