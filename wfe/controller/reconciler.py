@@ -21,7 +21,7 @@ from wfe.controller.phases.terminal import handle_terminal
 from wfe.controller.resources import WORKFLOW_EXECUTIONS
 from wfe.controller.settings import ControllerSettings
 from wfe.controller.status import PhaseMovedError, StatusWriter
-from wfe.runtime.client import Client, is_conflict, is_not_found
+from wfe.runtime.client import ApiError, Client, is_conflict, is_not_found
 from wfe.runtime.reconcile import Request, Result
 
 Object = dict[str, Any]
@@ -83,7 +83,7 @@ class WorkflowExecutionReconciler:
                     errors.count_exception(err)
                     log.info("conflict, retrying with fresh data", error=str(err))
                     raise
-                if is_not_found(err):
+                if is_not_found(err) and _names_this_object(err, request):
                     return Result()  # the object vanished mid-reconcile
                 errors.count_exception(err)
                 # the controller logs the stack once; this line carries the correlation id
@@ -101,3 +101,12 @@ class WorkflowExecutionReconciler:
             log.warning("unknown phase, leaving the object alone", phase=phase)
             return Result()
         return handler(self.deps, wfe)
+
+
+def _names_this_object(err: Exception, request: Request) -> bool:
+    """Whether a NotFound is about the reconciled WorkflowExecution itself. Any other NotFound
+    (e.g. the execution namespace does not exist) is an error to retry, not a vanished object."""
+    if not isinstance(err, ApiError):
+        return False
+    details = err.body.get("details") or {}
+    return details.get("kind") == WORKFLOW_EXECUTIONS.plural and details.get("name") == request.name
