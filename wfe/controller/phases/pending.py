@@ -40,7 +40,6 @@ class StaleLockRetriesExhaustedError(Exception):
 def handle_pending(deps: Dependencies, wfe: Object) -> Result:
     problem = validation_problem(wfe)
     if problem is not None:
-        errors.count(ErrorCategory.VALIDATION, "InvalidSpec")
         details = controller_failure_details(
             FailureReason.CONFIGURATION_ERROR,
             problem,
@@ -50,6 +49,8 @@ def handle_pending(deps: Dependencies, wfe: Object) -> Result:
         transitions.fail(
             deps, wfe, details, creation_condition=(ConditionReason.INVALID_SPEC, problem)
         )
+        # counted once written: a reconcile on a stale cache re-validates, then finds it decided
+        errors.count(ErrorCategory.VALIDATION, "InvalidSpec")
         return Result()
 
     conflict = deps.lock.check(wfe)
