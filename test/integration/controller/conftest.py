@@ -11,7 +11,6 @@ import pytest
 
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.runtime.client import NAMESPACES, Client, is_not_found
-from wfe.runtime.envtest import ControlPlane
 
 from .harness import Cluster, RunningController, StartController, start_controller
 from .rbac import ControllerRbac, install_controller_cluster_role
@@ -56,17 +55,15 @@ def controller_cluster_role(admin_client: Client) -> str:
 
 
 @pytest.fixture
-def rbac(
-    admin_client: Client, control_plane: ControlPlane, controller_cluster_role: str
-) -> ControllerRbac:
-    return ControllerRbac(admin_client, control_plane, controller_cluster_role)
+def rbac(admin_client: Client, namespace: str, controller_cluster_role: str) -> ControllerRbac:
+    return ControllerRbac(admin_client, namespace, controller_cluster_role)
 
 
 @pytest.fixture
 def start(cluster: Cluster, rbac: ControllerRbac) -> Iterator[StartController]:
     """``start(**settings)`` runs a controller for this test's namespaces until the test ends.
 
-    It runs as the controller's own identity, granted config/rbac's ClusterRole in the test's
+    It runs as this test's controller ServiceAccount, granted config/rbac's ClusterRole in the test's
     namespaces (``grant=False``: the test granted what it wants itself). Settings:
     ``cooldown_seconds``, ``default_timeout_seconds``, ``timeout_grace_seconds``,
     ``service_account``, ``max_concurrent_reconciles``, ``audit_sink`` and ``client``.

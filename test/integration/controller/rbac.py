@@ -1,62 +1,65 @@
-"""The controller runs as its own identity with exactly the project's ClusterRole (config/rbac).
+"""The controller runs as a ServiceAccount of its own test, with exactly the project's ClusterRole.
 
-Each test binds that ClusterRole, with a RoleBinding, only in the namespaces its controller uses, so
-a permission missing from config/rbac/role.yaml fails these tests, and a test can withhold one.
+Each test gets a fresh ServiceAccount (a TokenRequest token) and binds config/rbac's ClusterRole to it
+with RoleBindings in only the namespaces its controller uses: a permission missing from
+config/rbac/role.yaml fails these tests, a test can withhold one, and cluster-wide bindings other
+tests install for the shared controller identity change nothing here.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import copy
 from typing import Any, Final
 
 import yaml
-from support.identities import CONTROLLER_USER
+from support.rbac import CONTROLLER_RBAC_DIR, RESOURCES_BY_KIND, apply
 from support.wait import wait_for
 
-from wfe.runtime.client import ApiError, Client, Resource, is_already_exists, is_forbidden
-from wfe.runtime.envtest import ControlPlane
+from wfe.runtime.client import ApiError, Client, Resource, is_forbidden
 
-RBAC_DIR: Final = Path(__file__).resolve().parents[3] / "config" / "rbac"
-CLUSTER_ROLES: Final = Resource(
-    "rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", namespaced=False
-)
-ROLES: Final = Resource("rbac.authorization.k8s.io", "v1", "roles", "Role")
-ROLE_BINDINGS: Final = Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding")
+SERVICE_ACCOUNT: Final = "workflowexecution-controller"
+SERVICE_ACCOUNTS: Final = RESOURCES_BY_KIND["ServiceAccount"]
 
 Object = dict[str, Any]
 
 
 def install_controller_cluster_role(admin: Client) -> str:
     """Creates (or refreshes) the project's ClusterRole; returns its name."""
-    role: Object = yaml.safe_load((RBAC_DIR / "role.yaml").read_text())
-    try:
-        admin.create(CLUSTER_ROLES, role)
-    except ApiError as err:
-        if not is_already_exists(err):
-            raise
-        current = admin.get(CLUSTER_ROLES, role["metadata"]["name"])
-        role["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        admin.update(CLUSTER_ROLES, role)
+    role: Object = yaml.safe_load((CONTROLLER_RBAC_DIR / "role.yaml").read_text())
+    apply(admin, role)
     return str(role["metadata"]["name"])
 
 
 class ControllerRbac:
-    """Grants the controller's identity its ClusterRole (or a custom Role) per namespace."""
+    """A per-test controller identity, granted the project's ClusterRole (or less) per namespace."""
 
-    def __init__(self, admin: Client, control_plane: ControlPlane, cluster_role: str):
+    def __init__(self, admin: Client, namespace: str, cluster_role: str):
         self._admin = admin
-        self._control_plane = control_plane
         self._cluster_role = cluster_role
-        # the subjects of the project's own ClusterRoleBinding: the controller's ServiceAccount
-        binding = yaml.safe_load((RBAC_DIR / "role_binding.yaml").read_text())
-        self._subjects: list[Object] = binding["subjects"]
+        self._subject = {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": namespace}
+        admin.create(
+            SERVICE_ACCOUNTS, {"metadata": {"name": SERVICE_ACCOUNT, "namespace": namespace}}
+        )
+        answer = admin.request(
+            "POST",
+            SERVICE_ACCOUNTS.path(namespace, SERVICE_ACCOUNT, "token"),
+            body={
+                "apiVersion": "authentication.k8s.io/v1",
+                "kind": "TokenRequest",
+                "spec": {"expirationSeconds": 3600},
+            },
+        )
+        self._configuration = copy.deepcopy(admin.configuration)
+        self._configuration.refresh_api_key_hook = None  # it would reload the admin's token
+        self._configuration.api_key = {"authorization": f"Bearer {answer['status']['token']}"}
+        self._configuration.api_key_prefix = {}
 
-    @property
-    def kubeconfig(self) -> str:
-        return str(self._control_plane.kubeconfig_for(CONTROLLER_USER))
+    def configuration(self) -> Any:
+        """A fresh client configuration authenticating as the controller's ServiceAccount."""
+        return copy.deepcopy(self._configuration)
 
     def client(self) -> Client:
-        return self._control_plane.client(CONTROLLER_USER)
+        return Client(self.configuration())
 
     def grant(self, namespace: str) -> None:
         """Binds the project's ClusterRole in ``namespace``. Idempotent."""
@@ -64,16 +67,14 @@ class ControllerRbac:
 
     def grant_rules(self, namespace: str, rules: list[Object]) -> None:
         """Binds a Role with only ``rules`` in ``namespace`` (to withhold a permission)."""
-        name = "workflowexecution-controller-restricted"
-        self._admin.create(
-            ROLES,
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "Role",
-                "metadata": {"name": name, "namespace": namespace},
-                "rules": rules,
-            },
-        )
+        name = f"{SERVICE_ACCOUNT}-restricted"
+        role = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": name, "namespace": namespace},
+            "rules": rules,
+        }
+        apply(self._admin, role)
         self._bind(namespace, "Role", name)
 
     def wait_until_allowed(self, resource: Resource, namespace: str) -> None:
@@ -89,21 +90,14 @@ class ControllerRbac:
                 raise
             return True
 
-        wait_for(allowed, 10, message=f"{CONTROLLER_USER.name} to be allowed {resource}")
+        wait_for(allowed, 10, message=f"the controller's ServiceAccount to list {resource}")
 
     def _bind(self, namespace: str, kind: str, role: str) -> None:
         binding = {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "RoleBinding",
-            "metadata": {
-                "name": f"workflowexecution-controller-{kind.lower()}",
-                "namespace": namespace,
-            },
+            "metadata": {"name": f"{SERVICE_ACCOUNT}-{kind.lower()}", "namespace": namespace},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": role},
-            "subjects": self._subjects,
+            "subjects": [self._subject],
         }
-        try:
-            self._admin.create(ROLE_BINDINGS, binding)
-        except ApiError as err:
-            if not is_already_exists(err):
-                raise
+        apply(self._admin, binding)

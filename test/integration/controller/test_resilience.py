@@ -6,15 +6,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from support.wait import wait_for
 
 from wfe.controller.conditions import get_condition
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
-from wfe.runtime.client import ApiError, load_configuration
+from wfe.runtime.client import NAMESPACES, ApiError, Client
 from wfe.runtime.metrics.registry import REGISTRY
 
 from .faults import FaultInjectingClient
-from .harness import DEFAULT_TARGET, Cluster, PipelineRunWatch, StartController, whole_second
+from .harness import (
+    DEFAULT_TARGET,
+    Cluster,
+    PipelineRunWatch,
+    StartController,
+    start_controller,
+    whole_second,
+)
 from .rbac import ControllerRbac
 from .tekton import Tekton
 
@@ -22,7 +30,7 @@ from .tekton import Tekton
 @pytest.fixture
 def faulty_client(rbac: ControllerRbac) -> FaultInjectingClient:
     """The controller's own identity, with a fault to inject."""
-    return FaultInjectingClient(load_configuration(rbac.kubeconfig))
+    return FaultInjectingClient(rbac.configuration())
 
 
 def metric(name: str, **labels: str) -> float:
@@ -100,3 +108,39 @@ def test_a_failing_reconcile_is_retried_and_the_only_worker_keeps_working(
         == reconcile_errors_before + 1
     )
     assert len(cluster.pipeline_runs()) == 2
+
+
+def test_a_missing_execution_namespace_is_retried_until_it_exists(
+    cluster: Cluster, admin_client: Client
+) -> None:
+    later = Cluster(admin_client, cluster.namespace, f"{cluster.namespace}-later")
+    not_found_before = metric(
+        "workflowexecution_errors_total", category="external", reason="NotFound"
+    )
+    controller = start_controller(admin_client, later)
+    try:
+        later.create_wfe("early")
+        wait_for(
+            lambda: (
+                metric("workflowexecution_errors_total", category="external", reason="NotFound")
+                > not_found_before
+            ),
+            5,
+            message="the failed PipelineRun create to be counted",
+        )
+        assert (later.get_wfe("early") or {}).get("status", {}).get("phase") in (None, "Pending")
+
+        admin_client.create(
+            NAMESPACES,
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": later.execution_namespace},
+            },
+        )
+        later.wait_for_phase("early", "Running")
+        assert later.pipeline_run_for() is not None
+    finally:
+        controller.stop()
+        if admin_client.get_or_none(NAMESPACES, later.execution_namespace) is not None:
+            admin_client.delete(NAMESPACES, later.execution_namespace)
