@@ -118,3 +118,23 @@ def test_a_workflow_deleted_while_pending_goes_away_without_running(
 
     assert cluster.pipeline_runs() == []
     cluster.wait_for_event("cancelled-early", "WorkflowExecutionDeleted")
+
+
+def test_deleting_an_old_workflow_after_its_lock_was_released_leaves_the_new_run_alone(
+    cluster: Cluster, tekton: Tekton, start: StartController
+) -> None:
+    start(cooldown_seconds=1)
+    _completed(cluster, tekton)
+    cluster.wait_for_event("doomed", "LockReleased")
+    cluster.create_wfe("successor", workflow_id="scale-deployment")
+    cluster.wait_for_phase("successor", "Running")
+
+    cluster.delete_wfe("doomed")
+    cluster.wait_until_gone("doomed")
+
+    pipeline_run = cluster.pipeline_run(PIPELINE_RUN)
+    assert pipeline_run is not None
+    assert pipeline_run["metadata"]["labels"]["kubernaut.ai/workflow-execution"] == "successor"
+    assert (
+        "no PipelineRun" in cluster.wait_for_event("doomed", "WorkflowExecutionDeleted")["message"]
+    )

@@ -133,6 +133,7 @@ def test_succeeded_pipeline_run_completes_the_workflow_with_timing_and_condition
     assert condition(status, "PipelineRunCreated") == ("True", "PipelineRunCreated")
     assert condition(status, "ExecutionRunning") == ("True", "ExecutionStarted")
     assert status["observedGeneration"] == running["metadata"]["generation"]
+    wait_for(lambda: metric("workflowexecution_active") == 1, 2, message="one active workflow")
     started = parse_time(status["startTime"])
     assert started is not None
 
@@ -194,6 +195,7 @@ def test_succeeded_pipeline_run_completes_the_workflow_with_timing_and_condition
         )
         == to_completed + 1
     )
+    wait_for(lambda: metric("workflowexecution_active") == 0, 2, message="no active workflow")
     assert cluster.pipeline_run_for() is not None, "the PipelineRun (its logs) is kept in cooldown"
 
 
