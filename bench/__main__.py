@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             print("bench: failed (everything started was torn down)", file=sys.stderr)
             return EXIT_ERROR
+        finally:
+            configure_logging("warning", "console")  # stderr again before the file closes
     table = report.write(results, out, plot.draw(results, out))
     progress(f"report in {out / 'report.md'} and {out / 'report.json'}")
     print(table)

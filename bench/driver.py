@@ -3,6 +3,7 @@ RemediationOrchestrator), gives PipelineRun verdicts (Tekton), and waits on what
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 from api.workflowexecution.v1alpha1.constants import Phase
@@ -60,3 +61,15 @@ class Driver:
                 f"{obj['metadata']['name']} is {status.get('phase')}: {status.get('message')}"
             )
         return "; ".join(shown)
+
+    def verdict_when_running(self, name: str, doing: str) -> float:
+        """Waits until ``name`` runs and its PipelineRun is seen, then succeeds it as Tekton would.
+
+        Returns when the verdict was issued (``time.monotonic()``).
+        """
+        self.wait([name], RUNNING_OR_DONE, f"{name} Running")
+        self.expect([name], Phase.RUNNING, doing)
+        self.wait_for_pipeline_runs([name], f"the PipelineRun of {name}")
+        issued = time.monotonic()
+        self.succeed(name)
+        return issued

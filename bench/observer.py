@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from api.workflowexecution.v1alpha1.constants import LABEL_WORKFLOW_EXECUTION, Phase
-from bench.errors import ProgressTimeoutError
+from bench.errors import BenchError, ProgressTimeoutError
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.runtime.cache.cache import Cache
 from wfe.runtime.cache.handlers import ResourceEventHandlerFuncs
@@ -40,6 +40,7 @@ class Observer:
         self._phase_now: dict[str, str] = {}
         self._pipeline_run_seen: dict[str, float] = {}
         self._pipeline_run_name: dict[str, str] = {}
+        self._abandoned: str | None = None
         wfes = self._cache.informer_for(WORKFLOW_EXECUTIONS, namespace=namespace)
         wfes.add_event_handler(
             ResourceEventHandlerFuncs(
@@ -94,6 +95,12 @@ class Observer:
 
     # --- waiting ---------------------------------------------------------------------------------
 
+    def abandon_waits(self, why: str) -> None:
+        """Makes every current and future wait raise at once (another thread of the run failed)."""
+        with self._changed:
+            self._abandoned = why
+            self._changed.notify_all()
+
     def wait_for_phases(
         self, names: Iterable[str], phases: Iterable[str], timeout: float, what: str
     ) -> float:
@@ -124,6 +131,8 @@ class Observer:
         deadline = time.monotonic() + timeout
         with self._changed:
             while not reached():
+                if self._abandoned is not None:
+                    raise BenchError(f"stopped waiting for {what}: {self._abandoned}")
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise ProgressTimeoutError(

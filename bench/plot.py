@@ -21,6 +21,7 @@ def draw(r: Results, out: Path) -> str:
         matplotlib: Any = importlib.import_module("matplotlib")
         matplotlib.use("Agg")  # files only, never a display
         pyplot: Any = importlib.import_module("matplotlib.pyplot")
+        ticker: Any = importlib.import_module("matplotlib.ticker")
     except ImportError:
         return "No plot: matplotlib is not installed (it is not a dependency; `pip install matplotlib` to get one)."
     panels: list[tuple[str, dict[str, Distribution]]] = [
@@ -28,14 +29,16 @@ def draw(r: Results, out: Path) -> str:
             "PipelineRun created after WFE create",
             {
                 "one at a time": r.sequential.pipeline_run_created,
-                f"burst of {r.burst.workflows}": r.burst.pipeline_run_created,
+                f"steady {r.steady.arrivals_per_s:.1f}/s": r.steady.latencies.pipeline_run_created,
+                f"burst of {r.burst.workflows}": r.burst.latencies.pipeline_run_created,
             },
         ),
         (
             "WFE status synced after Succeeded=True",
             {
                 "one at a time": r.sequential.status_synced,
-                f"burst of {r.burst.workflows}": r.burst.status_synced,
+                f"steady {r.steady.arrivals_per_s:.1f}/s": r.steady.latencies.status_synced,
+                f"burst of {r.burst.workflows}": r.burst.latencies.status_synced,
             },
         ),
         (
@@ -54,7 +57,10 @@ def draw(r: Results, out: Path) -> str:
             fractions = [(i + 1) / len(samples) for i in range(len(samples))]
             axis.step(samples, fractions, where="post", label=label)
         axis.set_title(title, fontsize=10)
-        axis.set_xlabel("milliseconds")
+        axis.set_xscale("log")  # latencies span orders of magnitude
+        axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.xaxis.set_minor_formatter(ticker.NullFormatter())
+        axis.set_xlabel("milliseconds (log scale)")
         axis.set_ylabel("fraction ≤ x")
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)

@@ -3,10 +3,14 @@
 (a) the raw write limit: tiny ConfigMap creates, one after another and from four threads;
 (b) the minimum API work of one workflow done by hand: create the WorkflowExecution, create its
 PipelineRun, write its status once. No controller, no watch, no cache: nothing to wait for.
+
+A run measures them twice, before and after the controller scenarios, and uses the mean: the spread
+between the two rounds shows how much the machine itself varied during the run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,25 +44,44 @@ class ReferencePoints:
         }
 
 
-def measure(client: Client, namespace: str, writes: int, workflows: int) -> ReferencePoints:
-    """Runs (a) then (b) in ``namespace``, which no controller watches."""
+def merge(rounds: Sequence[ReferencePoints]) -> ReferencePoints:
+    """The mean rates of several rounds, and the latency distribution of all their creates."""
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values)
+
+    return ReferencePoints(
+        writes_sequential_per_s=mean([r.writes_sequential_per_s for r in rounds]),
+        writes_threaded_per_s=mean([r.writes_threaded_per_s for r in rounds]),
+        write_latency=Distribution.of(s for r in rounds for s in r.write_latency.samples),
+        workflows_sequential_per_s=mean([r.workflows_sequential_per_s for r in rounds]),
+        workflows_threaded_per_s=mean([r.workflows_threaded_per_s for r in rounds]),
+    )
+
+
+def measure(
+    client: Client, namespace: str, writes: int, workflows: int, round_name: str
+) -> ReferencePoints:
+    """Runs (a) then (b) in ``namespace``, which no controller watches; names carry ``round_name``."""
 
     def create_config_map(name: str) -> None:
-        client.create(CONFIG_MAPS, config_map(name, namespace))
+        client.create(CONFIG_MAPS, config_map(f"{round_name}-{name}", namespace))
 
     minimal = _MinimalWorkflow(client, namespace)
     # The API server sets up a custom resource's storage on its first request (seconds on a
     # small machine): pay that, and the connection set-up, outside every timed batch.
     for index in range(WARM_UP_ROUNDS):
         create_config_map(f"warm-up-{index}")
-        minimal.run(("warm-up", index))
+        minimal.run((f"{round_name}-warm-up", index))
 
     sequential = timed_calls(create_config_map, [f"seq-{i}" for i in range(writes)], threads=1)
     threaded = timed_calls(create_config_map, [f"par-{i}" for i in range(writes)])
     workflows_sequential = timed_calls(
-        minimal.run, [("raw-seq", i) for i in range(workflows)], threads=1
+        minimal.run, [(f"{round_name}-seq", i) for i in range(workflows)], threads=1
     )
-    workflows_threaded = timed_calls(minimal.run, [("raw-par", i) for i in range(workflows)])
+    workflows_threaded = timed_calls(
+        minimal.run, [(f"{round_name}-par", i) for i in range(workflows)]
+    )
     return ReferencePoints(
         writes_sequential_per_s=sequential.rate,
         writes_threaded_per_s=threaded.rate,

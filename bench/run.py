@@ -23,6 +23,10 @@ NAMESPACE = "bench"  # where the WorkflowExecutions live; the only namespace the
 REFERENCE_NAMESPACE = "bench-reference"  # the raw reference work, out of the controller's sight
 EXECUTION_NAMESPACE = "kubernaut-workflows"
 
+# The steady scenario offers this fraction of the burst throughput measured in the same run:
+# load the controller keeps up with, where latency is not queueing.
+STEADY_LOAD_FRACTION = 0.5
+
 Progress = Callable[[str], None]
 T = TypeVar("T")
 
@@ -43,22 +47,31 @@ class Results:
     size: Size
     environment: environment.Environment
     control_plane_start_s: float
-    reference: reference.ReferencePoints
-    sequential: scenarios.SequentialResult
+    reference_rounds: dict[str, reference.ReferencePoints]  # before and after the scenarios
+    sequential: scenarios.Latencies
     burst: scenarios.BurstResult
+    steady: scenarios.SteadyResult
     storm: scenarios.StormResult
     live_lock_checks: LiveLockChecks
     lock_check: lock_check.LockCheckResult
     memory: dict[str, memory.MemorySample]
+
+    @property
+    def reference(self) -> reference.ReferencePoints:
+        return reference.merge(list(self.reference_rounds.values()))
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "size": self.size.as_dict(),
             "environment": self.environment.as_dict(),
             "control_plane_start_s": self.control_plane_start_s,
-            "reference": self.reference.as_dict(),
+            "reference": {
+                "mean": self.reference.as_dict(),
+                **{name: points.as_dict() for name, points in self.reference_rounds.items()},
+            },
             "one_at_a_time": self.sequential.as_dict(),
             "burst": self.burst.as_dict(),
+            "steady": self.steady.as_dict(),
             "storm": self.storm.as_dict(),
             "lock_check_live": self.live_lock_checks.as_dict(),
             "lock_check_direct": self.lock_check.as_dict(),
@@ -79,13 +92,16 @@ def run(size: Size, progress: Progress) -> Results:
         cluster.ensure_namespaces(admin, [NAMESPACE, REFERENCE_NAMESPACE, EXECUTION_NAMESPACE])
         setting = environment.collect(admin)
 
-        reference_points = _step(
-            progress,
-            "reference points",
-            lambda: reference.measure(
-                plane.client(), REFERENCE_NAMESPACE, size.raw_writes, size.raw_workflows
-            ),
-        )
+        def reference_round(name: str) -> reference.ReferencePoints:
+            return _step(
+                progress,
+                f"reference points, {name} the scenarios",
+                lambda: reference.measure(
+                    plane.client(), REFERENCE_NAMESPACE, size.raw_writes, size.raw_workflows, name
+                ),
+            )
+
+        reference_rounds = {"before": reference_round("before")}
 
         lock_buckets_before = controller_metrics.lock_check_buckets()
         controller = InProcessController(plane.client(), NAMESPACE, EXECUTION_NAMESPACE)
@@ -109,6 +125,12 @@ def run(size: Size, progress: Progress) -> Results:
                 driver, size.burst, ApiServerRequests(plane), controller.flush_events
             ),
         )
+        rate = STEADY_LOAD_FRACTION * burst.workflows_per_s
+        steady = _step(
+            progress,
+            f"{size.steady_workflows} workflows arriving at {rate:.1f}/s",
+            lambda: scenarios.steady(driver, size.steady_workflows, rate),
+        )
         storm = _step(
             progress,
             f"storm of {size.burst} workflows",
@@ -125,6 +147,7 @@ def run(size: Size, progress: Progress) -> Results:
         # the controller is done: stop it so the lock check has the CPU to itself
         observer.stop()
         controller.stop()
+        reference_rounds["after"] = reference_round("after")
         direct = _step(
             progress,
             f"lock check over {size.cached_wfes} cached WorkflowExecutions",
@@ -136,9 +159,10 @@ def run(size: Size, progress: Progress) -> Results:
         size=size,
         environment=setting,
         control_plane_start_s=plane.startup_seconds,
-        reference=reference_points,
+        reference_rounds=reference_rounds,
         sequential=sequential,
         burst=burst,
+        steady=steady,
         storm=storm,
         live_lock_checks=LiveLockChecks(
             checks=int(live.get(math.inf, 0.0)), p99_bound_s=histogram_quantile_bound(live, 0.99)

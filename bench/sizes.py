@@ -17,6 +17,7 @@ class Size:
     raw_workflows: int  # minimal-API-work workflows per reference (sequential, then threaded)
     sequential_workflows: int  # L: one-at-a-time workflows for unloaded latencies
     burst: int  # M: WorkflowExecutions in the burst and in the storm
+    steady_workflows: int  # arriving at a fixed fraction of the burst's throughput
     storm_per_target: int  # the storm puts this many WorkflowExecutions on each target
     cached_wfes: int  # K: WorkflowExecutions in the cache the lock check reads
     lock_checks: int  # timed LockChecker.check calls
@@ -40,16 +41,18 @@ SIZES: dict[str, Size] = {
         raw_workflows=50,
         sequential_workflows=10,
         burst=20,
+        steady_workflows=20,
         storm_per_target=10,
         cached_wfes=200,
         lock_checks=200,
     ),
     "full": Size(
         name="full",
-        raw_writes=500,
-        raw_workflows=200,
+        raw_writes=1000,
+        raw_workflows=500,
         sequential_workflows=100,
         burst=300,
+        steady_workflows=300,
         storm_per_target=10,
         cached_wfes=5000,
         lock_checks=2000,
