@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from support.wait import wait_for
 
 from api.workflowexecution.v1alpha1.constants import FINALIZER
 from wfe.controller.naming import pipeline_run_name
-from wfe.controller.resources import WORKFLOW_EXECUTIONS
+from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 
 from .harness import (
     DEFAULT_TARGET,
@@ -20,9 +21,20 @@ from .harness import (
     whole_second,
     workflow_execution,
 )
+from .rbac import ControllerRbac
 from .tekton import Tekton
 
 PIPELINE_RUN = pipeline_run_name(DEFAULT_TARGET)
+
+# The controller's rights on Tekton in the execution namespace, minus "delete" on PipelineRuns.
+NO_DELETE: list[dict[str, Any]] = [
+    {
+        "apiGroups": ["tekton.dev"],
+        "resources": ["pipelineruns"],
+        "verbs": ["create", "get", "list", "watch"],
+    },
+    {"apiGroups": ["tekton.dev"], "resources": ["taskruns"], "verbs": ["get", "list", "watch"]},
+]
 
 
 def _running(cluster: Cluster, tekton: Tekton) -> None:
@@ -138,3 +150,30 @@ def test_deleting_an_old_workflow_after_its_lock_was_released_leaves_the_new_run
     assert (
         "no PipelineRun" in cluster.wait_for_event("doomed", "WorkflowExecutionDeleted")["message"]
     )
+
+
+def test_a_pipeline_run_that_cannot_be_deleted_keeps_the_workflow_until_cleanup_succeeds(
+    cluster: Cluster, rbac: ControllerRbac, start: StartController
+) -> None:
+    rbac.grant(cluster.namespace)
+    rbac.grant_rules(cluster.execution_namespace, NO_DELETE)
+    rbac.wait_until_allowed(PIPELINE_RUNS, cluster.execution_namespace)
+    start(grant=False)
+    cluster.create_wfe("stubborn")
+    cluster.wait_for_phase("stubborn", "Running")
+
+    cluster.delete_wfe("stubborn")
+    wait_for(
+        lambda: cluster.wait_for_event("stubborn", "CleanupFailed").get("count", 0) >= 2,
+        5,
+        message="the cleanup to be retried",
+    )
+
+    failures = [e for e in cluster.events_for("stubborn") if e["reason"] == "CleanupFailed"]
+    assert len(failures) == 1, "repeats are aggregated into one Event with a count"
+    assert failures[0]["type"] == "Warning" and "forbidden" in failures[0]["message"]
+    assert cluster.get_wfe("stubborn") is not None, "the finalizer holds it until cleanup works"
+    assert cluster.pipeline_run(PIPELINE_RUN) is not None
+    rbac.grant(cluster.execution_namespace)
+    cluster.wait_until_gone("stubborn", timeout=15)
+    assert cluster.pipeline_run(PIPELINE_RUN) is None
