@@ -10,8 +10,9 @@ from wfe.controller.resources import PIPELINE_RUNS
 from wfe.runtime.client import Resource
 from wfe.runtime.metrics.registry import REGISTRY
 
-from .harness import RUNNER_SERVICE_ACCOUNT, Cluster, StartController
+from .harness import RUNNER_SERVICE_ACCOUNT, Cluster
 from .rbac import ControllerRbac
+from .runner import StartController
 
 RESOURCE_QUOTAS = Resource("", "v1", "resourcequotas", "ResourceQuota")
 

@@ -14,7 +14,8 @@ from wfe.controller.resources import PIPELINE_RUNS
 from wfe.controller.timestamps import format_time, parse_time
 from wfe.runtime.metrics.registry import REGISTRY
 
-from .harness import DEFAULT_IMAGE, Cluster, StartController
+from .harness import DEFAULT_IMAGE, Cluster
+from .runner import StartController
 from .tekton import Tekton
 
 DIGEST = "sha256:" + "ab" * 32

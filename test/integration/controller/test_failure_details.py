@@ -14,7 +14,8 @@ from wfe.controller.resources import PIPELINE_RUNS
 from wfe.controller.timestamps import format_time, parse_time
 from wfe.runtime.metrics.registry import REGISTRY
 
-from .harness import Cluster, PipelineRunWatch, StartController
+from .harness import Cluster, PipelineRunWatch
+from .runner import StartController
 from .tekton import TaskRunSpec, Tekton, progress, terminated_step, waiting_step
 
 PIPELINE_RUN = "wfe-cf0cc089293b1165"

@@ -15,15 +15,9 @@ from wfe.runtime.client import NAMESPACES, ApiError, Client
 from wfe.runtime.metrics.registry import REGISTRY
 
 from .faults import FaultInjectingClient
-from .harness import (
-    DEFAULT_TARGET,
-    Cluster,
-    PipelineRunWatch,
-    StartController,
-    start_controller,
-    whole_second,
-)
+from .harness import DEFAULT_TARGET, Cluster, PipelineRunWatch, whole_second
 from .rbac import ControllerRbac
+from .runner import StartController, start_controller
 from .tekton import Tekton
 
 

@@ -12,14 +12,8 @@ from wfe.controller.naming import pipeline_run_name
 from wfe.controller.timestamps import format_time
 from wfe.runtime.metrics.registry import REGISTRY
 
-from .harness import (
-    DEFAULT_TARGET,
-    Cluster,
-    PipelineRunWatch,
-    RunningController,
-    StartController,
-    whole_second,
-)
+from .harness import DEFAULT_TARGET, Cluster, PipelineRunWatch, whole_second
+from .runner import RunningController, StartController
 from .tekton import Tekton
 
 PIPELINE_RUN = pipeline_run_name(DEFAULT_TARGET)

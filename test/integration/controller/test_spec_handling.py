@@ -10,7 +10,8 @@ import pytest
 from wfe.controller.conditions import get_condition
 from wfe.runtime.metrics.registry import REGISTRY
 
-from .harness import Cluster, StartController
+from .harness import Cluster
+from .runner import StartController
 
 UNICODE = "Ünïcødé ✓ 日本語 — «quotes» \"double\" 'single' \\ back\\slash 🚀\nsecond line"
 TEN_KB = "".join(f"{i:05d}ä" for i in range(10 * 1024 // 6 + 1))[: 10 * 1024]
