@@ -17,6 +17,7 @@ from wfe.runtime.envtest import ControlPlane
 WRITE_VERBS = frozenset(("POST", "PUT", "PATCH", "DELETE", "APPLY"))
 READ_VERBS = frozenset(("GET", "LIST"))
 REQUEST_TOTAL = "apiserver_request_total"
+MIN_PER_WORKFLOW = 0.01
 
 
 @dataclass(frozen=True, order=True)
@@ -69,7 +70,15 @@ class ApiServerRequests:
 def per_workflow(
     before: RequestCounts, after: RequestCounts, workflows: int, verbs: frozenset[str]
 ) -> dict[str, float]:
-    """Requests of ``verbs`` served between two readings, per workflow, by kind; largest first."""
+    """Requests of ``verbs`` served between two readings, per workflow, by kind; largest first.
+
+    Non-resource requests (``/metrics``, ``/openapi``) and kinds under one request per hundred
+    workflows (the API server's own lease renewals, say) are left out.
+    """
     delta = after - before
-    rows = {str(kind): count / workflows for kind, count in delta.items() if kind.verb in verbs}
+    rows = {
+        str(kind): count / workflows
+        for kind, count in delta.items()
+        if kind.verb in verbs and kind.resource and count / workflows >= MIN_PER_WORKFLOW
+    }
     return dict(sorted(rows.items(), key=lambda item: (-item[1], item[0])))

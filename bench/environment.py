@@ -6,6 +6,7 @@ import os
 import platform
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bench.cluster import api_server_version
@@ -27,7 +28,7 @@ class Environment:
         return asdict(self)
 
 
-def collect(client: Client) -> Environment:
+def collect(client: Client, binaries: Path) -> Environment:
     return Environment(
         started=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         cpus=len(os.sched_getaffinity(0))
@@ -36,6 +37,6 @@ def collect(client: Client) -> Environment:
         host_cpus=os.cpu_count() or 0,
         python=f"{platform.python_implementation()} {platform.python_version()}",
         platform=platform.platform(),
-        api_server=api_server_version(client),
+        api_server=api_server_version(client, binaries),
         controller=controller_version(),
     )
