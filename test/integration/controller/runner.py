@@ -29,6 +29,11 @@ from wfe.runtime.record import EventRecorder
 from .harness import RUNNER_SERVICE_ACCOUNT, Cluster
 
 
+def metric(name: str, **labels: str) -> float:
+    """The current value of a sample in the process-wide registry (0 before its first use)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 class ManualClock:
     """The controller's clock: real time until frozen with :meth:`set`, then moved by hand."""
 
@@ -85,9 +90,7 @@ class RunningController:
 
         def idle() -> bool:
             nonlocal idle_polls
-            workers = REGISTRY.get_sample_value(
-                "controller_runtime_active_workers", {"controller": self.controller.name}
-            )
+            workers = metric("controller_runtime_active_workers", controller=self.controller.name)
             idle_polls = idle_polls + 1 if len(self.controller.queue) == 0 and not workers else 0
             return idle_polls >= 5
 

@@ -8,11 +8,10 @@ from typing import Any
 from wfe.controller.conditions import get_condition
 from wfe.controller.resources import PIPELINE_RUNS
 from wfe.runtime.client import Resource
-from wfe.runtime.metrics.registry import REGISTRY
 
 from .harness import RUNNER_SERVICE_ACCOUNT, Cluster
 from .rbac import ControllerRbac
-from .runner import StartController
+from .runner import StartController, metric
 
 RESOURCE_QUOTAS = Resource("", "v1", "resourcequotas", "ResourceQuota")
 
@@ -28,8 +27,7 @@ NO_CREATE: list[dict[str, Any]] = [
 
 
 def errors(category: str, reason: str) -> float:
-    labels = {"category": category, "reason": reason}
-    return REGISTRY.get_sample_value("workflowexecution_errors_total", labels) or 0.0
+    return metric("workflowexecution_errors_total", category=category, reason=reason)
 
 
 def created_condition(status: dict[str, Any]) -> tuple[str, str]:

@@ -12,17 +12,12 @@ from api.workflowexecution.v1alpha1.constants import FINALIZER
 from wfe.controller.conditions import get_condition
 from wfe.controller.resources import PIPELINE_RUNS
 from wfe.controller.timestamps import format_time, parse_time
-from wfe.runtime.metrics.registry import REGISTRY
 
 from .harness import DEFAULT_IMAGE, Cluster
-from .runner import StartController
+from .runner import StartController, metric
 from .tekton import Tekton
 
 DIGEST = "sha256:" + "ab" * 32
-
-
-def metric(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def reconciles_done() -> float:

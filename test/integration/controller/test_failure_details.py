@@ -12,10 +12,9 @@ import pytest
 from wfe.controller.conditions import get_condition
 from wfe.controller.resources import PIPELINE_RUNS
 from wfe.controller.timestamps import format_time, parse_time
-from wfe.runtime.metrics.registry import REGISTRY
 
 from .harness import Cluster, PipelineRunWatch
-from .runner import StartController
+from .runner import StartController, metric
 from .tekton import TaskRunSpec, Tekton, progress, terminated_step, waiting_step
 
 PIPELINE_RUN = "wfe-cf0cc089293b1165"
@@ -134,7 +133,7 @@ CASES = {
 def test_failed_pipeline_run_fails_the_workflow_with_classified_details(
     case: FailedRun, cluster: Cluster, tekton: Tekton, start: StartController
 ) -> None:
-    failures_before = REGISTRY.get_sample_value("workflowexecution_total", {"outcome": "Failure"})
+    failures_before = metric("workflowexecution_total", outcome="Failure")
     start()
     cluster.create_wfe("remediate")
     started = parse_time(cluster.wait_for_phase("remediate", "Running")["status"]["startTime"])
@@ -180,8 +179,7 @@ def test_failed_pipeline_run_fails_the_workflow_with_classified_details(
     assert (complete["status"], complete["reason"]) == ("False", case.expected["reason"])
     event = cluster.wait_for_event("remediate", "WorkflowFailed")
     assert event["type"] == "Warning" and case.expected["reason"] in event["message"]
-    after = REGISTRY.get_sample_value("workflowexecution_total", {"outcome": "Failure"})
-    assert (after or 0.0) == (failures_before or 0.0) + 1
+    assert metric("workflowexecution_total", outcome="Failure") == failures_before + 1
 
 
 def test_a_pipeline_run_deleted_underneath_fails_the_workflow_without_recreating_it(

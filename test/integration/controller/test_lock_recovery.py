@@ -35,7 +35,7 @@ def pipeline_run_of(cluster: Cluster, wfe: Object) -> Object:
     return build_pipeline_run(wfe, settings)
 
 
-def owner_name(pipeline_run: Object | None) -> str | None:
+def owner_name(pipeline_run: Object | None) -> str:
     assert pipeline_run is not None
     return str(pipeline_run["metadata"]["labels"][LABEL_WORKFLOW_EXECUTION])
 

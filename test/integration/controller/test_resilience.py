@@ -12,12 +12,11 @@ from wfe.controller.conditions import get_condition
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.runtime.client import NAMESPACES, ApiError, Client
-from wfe.runtime.metrics.registry import REGISTRY
 
 from .faults import FaultInjectingClient
 from .harness import DEFAULT_TARGET, Cluster, PipelineRunWatch, whole_second
 from .rbac import ControllerRbac
-from .runner import StartController, start_controller
+from .runner import StartController, metric, start_controller
 from .tekton import Tekton
 
 
@@ -25,10 +24,6 @@ from .tekton import Tekton
 def faulty_client(rbac: ControllerRbac) -> FaultInjectingClient:
     """The controller's own identity, with a fault to inject."""
     return FaultInjectingClient(rbac.configuration())
-
-
-def metric(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def test_a_status_write_that_loses_a_race_is_retried_and_keeps_the_other_writers_change(
