@@ -56,7 +56,8 @@ def test_a_controller_not_allowed_to_create_pipeline_runs_fails_the_workflow_as_
     assert created_condition(status) == ("False", "Forbidden")
     assert "startTime" not in status
     assert "Forbidden" in cluster.wait_for_event("denied", "WorkflowFailed")["message"]
-    assert errors("permission", "Forbidden") == forbidden_before + 1
+    # each refused create counts; a reconcile on a cache that lags the Failed write may try once more
+    assert errors("permission", "Forbidden") >= forbidden_before + 1
 
 
 def test_a_pipeline_run_refused_by_a_resource_quota_fails_as_resource_exhausted(
