@@ -35,6 +35,6 @@ def test_a_stuck_reconcile_makes_the_controller_unhealthy_until_it_returns() -> 
         wait_for(lambda: controller.healthz_check() is None, timeout=5, message="health to return")
     finally:
         release.set()
-        stop.set()
         controller.stop()
         assert controller.wait(5)
+        stop.set()
