@@ -173,7 +173,7 @@ class Controller:
 
     def _stop_when_set(self, stop_event: threading.Event) -> None:
         while not self._stopping.is_set():
-            if stop_event.wait(_STOP_EVENT_POLL_SECONDS):
+            if stop_event.wait(_STOP_EVENT_POLL_SECONDS) and not self._stopping.is_set():
                 self._log.info("Shutdown signal received, waiting for all workers to finish")
                 self.stop()
 
