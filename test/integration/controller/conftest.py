@@ -12,9 +12,8 @@ import pytest
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.runtime.client import NAMESPACES, Client, is_not_found
 
-from .harness import Cluster
+from .harness import Cluster, RunningController, StartController, start_controller
 from .rbac import ControllerRbac, install_controller_cluster_role
-from .runner import RunningController, StartController, start_controller
 from .tekton import Tekton
 
 

@@ -10,8 +10,7 @@ from wfe.controller.conditions import get_condition
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.timestamps import format_time
 
-from .harness import DEFAULT_TARGET, Cluster, whole_second
-from .runner import CollectingAuditSink, StartController
+from .harness import DEFAULT_TARGET, Cluster, CollectingAuditSink, StartController, whole_second
 from .tekton import Tekton
 
 PIPELINE_RUN = pipeline_run_name(DEFAULT_TARGET)

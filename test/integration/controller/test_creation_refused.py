@@ -9,9 +9,8 @@ from wfe.controller.conditions import get_condition
 from wfe.controller.resources import PIPELINE_RUNS
 from wfe.runtime.client import Resource
 
-from .harness import RUNNER_SERVICE_ACCOUNT, Cluster
+from .harness import RUNNER_SERVICE_ACCOUNT, Cluster, StartController, metric
 from .rbac import ControllerRbac
-from .runner import StartController, metric
 
 RESOURCE_QUOTAS = Resource("", "v1", "resourcequotas", "ResourceQuota")
 

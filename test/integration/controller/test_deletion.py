@@ -13,9 +13,15 @@ from api.workflowexecution.v1alpha1.constants import FINALIZER
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 
-from .harness import DEFAULT_TARGET, Cluster, whole_second, workflow_execution
+from .harness import (
+    DEFAULT_TARGET,
+    Cluster,
+    RunningController,
+    StartController,
+    whole_second,
+    workflow_execution,
+)
 from .rbac import ControllerRbac
-from .runner import RunningController, StartController
 from .tekton import Tekton
 
 PIPELINE_RUN = pipeline_run_name(DEFAULT_TARGET)

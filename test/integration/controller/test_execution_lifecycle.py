@@ -13,8 +13,7 @@ from wfe.controller.conditions import get_condition
 from wfe.controller.resources import PIPELINE_RUNS
 from wfe.controller.timestamps import format_time, parse_time
 
-from .harness import DEFAULT_IMAGE, Cluster
-from .runner import StartController, metric
+from .harness import DEFAULT_IMAGE, Cluster, StartController, metric
 from .tekton import Tekton
 
 DIGEST = "sha256:" + "ab" * 32

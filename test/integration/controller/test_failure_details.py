@@ -13,8 +13,7 @@ from wfe.controller.conditions import get_condition
 from wfe.controller.resources import PIPELINE_RUNS
 from wfe.controller.timestamps import format_time, parse_time
 
-from .harness import Cluster, PipelineRunWatch
-from .runner import StartController, metric
+from .harness import Cluster, PipelineRunWatch, StartController, metric
 from .tekton import TaskRunSpec, Tekton, progress, terminated_step, waiting_step
 
 PIPELINE_RUN = "wfe-cf0cc089293b1165"

@@ -20,9 +20,15 @@ from wfe.controller.pipelinerun import ExecutionSettings, build_pipeline_run
 from wfe.controller.resources import PIPELINE_RUNS
 from wfe.controller.timestamps import format_time
 
-from .harness import DEFAULT_TARGET, RUNNER_SERVICE_ACCOUNT, Cluster, PipelineRunWatch, whole_second
+from .harness import (
+    DEFAULT_TARGET,
+    RUNNER_SERVICE_ACCOUNT,
+    Cluster,
+    PipelineRunWatch,
+    StartController,
+    whole_second,
+)
 from .rbac import ControllerRbac
-from .runner import StartController
 from .tekton import Tekton
 
 PIPELINE_RUN = pipeline_run_name(DEFAULT_TARGET)

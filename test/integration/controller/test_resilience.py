@@ -14,9 +14,16 @@ from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.runtime.client import NAMESPACES, ApiError, Client
 
 from .faults import FaultInjectingClient
-from .harness import DEFAULT_TARGET, Cluster, PipelineRunWatch, whole_second
+from .harness import (
+    DEFAULT_TARGET,
+    Cluster,
+    PipelineRunWatch,
+    StartController,
+    metric,
+    start_controller,
+    whole_second,
+)
 from .rbac import ControllerRbac
-from .runner import StartController, metric, start_controller
 from .tekton import Tekton
 
 

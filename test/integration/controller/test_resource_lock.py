@@ -11,8 +11,15 @@ from wfe.controller.conditions import get_condition
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.timestamps import format_time
 
-from .harness import DEFAULT_TARGET, Cluster, PipelineRunWatch, whole_second
-from .runner import RunningController, StartController, metric
+from .harness import (
+    DEFAULT_TARGET,
+    Cluster,
+    PipelineRunWatch,
+    RunningController,
+    StartController,
+    metric,
+    whole_second,
+)
 from .tekton import Tekton
 
 PIPELINE_RUN = pipeline_run_name(DEFAULT_TARGET)

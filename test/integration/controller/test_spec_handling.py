@@ -10,8 +10,7 @@ from support.wait import wait_for
 
 from wfe.controller.conditions import get_condition
 
-from .harness import Cluster
-from .runner import StartController, metric
+from .harness import Cluster, StartController, metric
 
 UNICODE = "Ünïcødé ✓ 日本語 — «quotes» \"double\" 'single' \\ back\\slash 🚀\nsecond line"
 TEN_KB = "".join(f"{i:05d}ä" for i in range(10 * 1024 // 6 + 1))[: 10 * 1024]
