@@ -102,8 +102,14 @@ def test_binary_serves_probes_and_every_spec_metric_then_stops_on_sigterm(
         timeout=30,
         message="/readyz to answer 200",
     )
-    status, body = _get(f"http://127.0.0.1:{probes}/readyz?verbose")
-    assert status == 200 and "[+]informer-sync ok" in body and "check passed" in body
+    body = wait_for(
+        lambda: (
+            (answer := _get(f"http://127.0.0.1:{probes}/readyz?verbose"))[0] == 200 and answer[1]
+        ),
+        timeout=30,
+        message="/readyz?verbose to answer 200",
+    )
+    assert "[+]informer-sync ok" in body and "[+]apiserver ok" in body and "check passed" in body
     assert _get(f"http://127.0.0.1:{probes}/healthz")[0] == 200
     # leadership comes first, then the controller registers its metric families
     scrape = wait_for(

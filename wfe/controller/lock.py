@@ -56,7 +56,6 @@ class LockChecker:
     def _check(self, wfe: Object) -> Conflict | None:
         spec = wfe["spec"]
         target = spec["targetResource"]
-        workflow_id = spec["workflowRef"]["workflowId"]
         uid = wfe["metadata"].get("uid")
         others = [
             o
@@ -66,14 +65,26 @@ class LockChecker:
         for other in sorted(others, key=_key):
             if _phase(other) == Phase.RUNNING:
                 return busy_conflict(target, other)
+        return self.recent_remediation(wfe, others)
+
+    def recent_remediation(self, wfe: Object, others: list[Object]) -> Conflict | None:
+        """RecentlyRemediated when one of ``others`` ran the same workflow on the same target less
+        than the cooldown ago. Only executions that really started count: a workflow that failed
+        before anything ran (invalid spec, Forbidden, quota) remediated nothing, and its corrected
+        successor must not wait out a cooldown."""
+        target = wfe["spec"]["targetResource"]
+        workflow_id = wfe["spec"]["workflowRef"]["workflowId"]
         now = self._clock()
         recent: tuple[float, Object] | None = None
         for other in others:
-            if _phase(other) not in (Phase.COMPLETED, Phase.FAILED):
+            status = other.get("status") or {}
+            if _phase(other) not in (Phase.COMPLETED, Phase.FAILED) or not status.get("startTime"):
                 continue
             if other["spec"]["workflowRef"]["workflowId"] != workflow_id:
                 continue  # a different workflow on the same target is allowed
-            completed = parse_time((other.get("status") or {}).get("completionTime"))
+            if other["spec"].get("targetResource") != target:
+                continue
+            completed = parse_time(status.get("completionTime"))
             if completed is None:
                 continue
             remaining = self._cooldown - (now - completed).total_seconds()

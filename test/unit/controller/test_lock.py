@@ -108,3 +108,9 @@ def test_the_longest_remaining_cooldown_is_reported() -> None:
     )
     assert conflict is not None
     assert conflict.details["recentRemediation"]["name"] == "newer"
+
+
+def test_a_failure_before_anything_ran_starts_no_cooldown() -> None:
+    never_ran = wfe("invalid", "Failed", completed_ago=10)
+    del never_ran["status"]["startTime"]  # validation, Forbidden or quota: no PipelineRun ran
+    assert check(wfe("corrected"), never_ran) is None

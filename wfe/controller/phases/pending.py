@@ -120,6 +120,12 @@ def _resolve_existing(deps: Dependencies, wfe: Object, desired: Object) -> Resul
             if holder_phase in (Phase.RUNNING, Phase.PENDING):
                 transitions.skip(deps, wfe, busy_conflict(wfe["spec"]["targetResource"], holder))
                 return Result()
+            # a terminal holder the cache may not see (another namespace than --watch-namespace):
+            # its cooldown still applies before its lock may be taken over
+            cooling = deps.lock.recent_remediation(wfe, [holder])
+            if cooling is not None:
+                transitions.skip(deps, wfe, cooling)
+                return Result()
     # unlabelled debris, an owner that is gone, or an owner that is terminal: a stale lock
     log.info("removing stale lock", pipeline_run=meta["name"], owner=str(owner))
     try:

@@ -85,7 +85,9 @@ def _release_lock_after_cooldown(deps: Dependencies, wfe: Object) -> Result:
 
     namespace = ref.get("namespace") or deps.settings.execution.execution_namespace
     pipeline_run = deps.client.get_or_none(PIPELINE_RUNS, ref["name"], namespace)
+    ours = False
     if pipeline_run is not None and owner_of(pipeline_run) == Owner.of(wfe):
+        ours = True
         try:
             deps.client.delete(
                 PIPELINE_RUNS, ref["name"], namespace, uid=pipeline_run["metadata"]["uid"]
@@ -93,9 +95,14 @@ def _release_lock_after_cooldown(deps: Dependencies, wfe: Object) -> Result:
         except ApiError as err:
             if not (is_not_found(err) or err.status == 409):
                 raise
+    what = (
+        f"PipelineRun {namespace}/{ref['name']} deleted"
+        if ours
+        else f"PipelineRun {namespace}/{ref['name']} already gone or now held by another execution"
+    )
     message = (
-        f"Cooldown of {format_go_duration(deps.settings.cooldown_seconds)} over: PipelineRun "
-        f"{namespace}/{ref['name']} deleted, {wfe['spec']['targetResource']} may be remediated again."
+        f"Cooldown of {format_go_duration(deps.settings.cooldown_seconds)} over: {what}; "
+        f"{wfe['spec']['targetResource']} may be remediated again."
     )
     transitions.release_lock(deps, wfe, message)
     log.info("lock released", pipeline_run=ref["name"])
