@@ -19,7 +19,7 @@ PIPELINE_RUN_CREATED_FLOOR_S = 5.0  # p95
 STATUS_SYNC_FLOOR_S = 10.0
 STATUS_SYNC_AIM_S = 1.0
 LOCK_CHECK_FLOOR_S = 0.050  # p99
-MEMORY_FLOOR_MIB = 256.0
+MEMORY_FLOOR_MIB = 256e6 / 2**20  # SPEC: 256 MB (decimal), i.e. 244 MiB
 RECONCILES_PER_MIN_FLOOR = 100.0
 MINIMAL_WRITES_PER_WORKFLOW = 3  # WFE create, PipelineRun create, one status write
 
@@ -46,7 +46,7 @@ class Row:
             "figure": self.figure,
             "value": self.value,
             "spec_floor": self.floor,
-            "meets_floor": self.meets,
+            "meets_floor": self.meets.replace("**", ""),
             "against_reference": self.reference,
         }
 
@@ -205,14 +205,14 @@ def _memory_rows(r: Results) -> list[Row]:
         Row(
             "peak RSS of the whole process (controller + observer + load)",
             f"{peak:.0f} MiB",
-            f"< {MEMORY_FLOOR_MIB:g} MiB",
+            f"< 256 MB ({MEMORY_FLOOR_MIB:.0f} MiB)",
             verdict(peak < MEMORY_FLOOR_MIB),
             f"{r.memory[BASELINE].rss_mib:.0f} MiB before the control plane started",
         ),
         Row(
             "cache heap per cached WFE",
             f"{per_wfe / 1024:.1f} KiB",
-            reference=f"≈ {headroom:,.0f} more cached WFEs fit under {MEMORY_FLOOR_MIB:g} MiB",
+            reference=f"≈ {headroom:,.0f} more cached WFEs fit under 256 MB",
         ),
     ]
 
