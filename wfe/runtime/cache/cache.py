@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 import structlog
 
 from wfe.runtime.cache.index import NAMESPACE_INDEX, Object, field_index_name, object_key
-from wfe.runtime.cache.informer import SharedIndexInformer
+from wfe.runtime.cache.informer import SharedIndexInformer, strip_managed_fields
 from wfe.runtime.cache.reflector import ReflectorOptions
 from wfe.runtime.cache.store import Indexer
 from wfe.runtime.client import Client, Resource
@@ -77,6 +77,7 @@ class Cache:
                     label_selector=label_selector,
                     field_selector=field_selector,
                     reflector_options=self._reflector_options,
+                    transform=strip_managed_fields,
                 )
                 self._informers[resource] = informer
                 if self._started:

@@ -38,8 +38,10 @@ class SharedIndexInformer:
         indexers: Mapping[str, IndexFunc] | None = None,
         resync_period: float | None = None,
         reflector_options: ReflectorOptions | None = None,
+        transform: Transform | None = None,
     ):
         self.resource = resource
+        self._transform = transform
         self.namespace = namespace if resource.namespaced else None
         self.label_selector = label_selector
         self.field_selector = field_selector
@@ -164,13 +166,29 @@ class _InformerFeed:
         self._informer = informer
 
     def add(self, obj: Object) -> None:
-        self._informer._apply(self._informer.indexer.add, obj)
+        self._informer._apply(self._informer.indexer.add, self._shape(obj))
 
     def update(self, obj: Object) -> None:
-        self._informer._apply(self._informer.indexer.update, obj)
+        self._informer._apply(self._informer.indexer.update, self._shape(obj))
 
     def delete(self, obj: Object) -> None:
-        self._informer._apply(self._informer.indexer.delete, obj)
+        self._informer._apply(self._informer.indexer.delete, self._shape(obj))
 
     def replace(self, objs: list[Object], resource_version: str) -> None:
-        self._informer._replace(objs, resource_version)
+        self._informer._replace([self._shape(o) for o in objs], resource_version)
+
+    def _shape(self, obj: Object) -> Object:
+        transform = self._informer._transform
+        return transform(obj) if transform is not None else obj
+
+
+Transform = Callable[[Object], Object]
+
+
+def strip_managed_fields(obj: Object) -> Object:
+    """controller-runtime's TransformStripManagedFields: server-side-apply bookkeeping is more than
+    half of a small object's size and nothing a controller reads; dropping it halves the cache."""
+    metadata = obj.get("metadata")
+    if isinstance(metadata, dict):
+        metadata.pop("managedFields", None)
+    return obj

@@ -60,11 +60,11 @@ class WatchStream:
         # RuntimeError: urllib3 refuses to shut down a connection the server already ended
         with contextlib.suppress(AttributeError, OSError, RuntimeError):
             self._response.shutdown()  # unblocks a read in progress on another thread
-        try:
-            self._response.release_conn()
+        # close the socket before handing the connection back: a watch cut short must not linger
+        # in the pool half-read (the API server would wait on it until its own timeout)
+        with contextlib.suppress(OSError, HTTPError):
             self._response.close()
-        except (OSError, HTTPError):
-            pass
+            self._response.release_conn()
 
 
 def _decode(line: bytes) -> WatchEvent:
