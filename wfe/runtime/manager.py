@@ -9,6 +9,7 @@ order within one graceful timeout for the whole sequence.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -213,6 +214,10 @@ class Manager:
                 raise ManagerError(
                     f"timed out after {self._cache_sync_timeout:g}s waiting for caches to sync"
                 )
+        # The first list filled the heap with long-lived cached objects: move them out of the
+        # collector's view so full collections (which stop every thread) stay short.
+        gc.collect()
+        gc.freeze()
         return True
 
     def _start_runnables(

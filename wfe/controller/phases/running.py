@@ -56,7 +56,13 @@ def handle_running(deps: Dependencies, wfe: Object) -> Result:
 
 def _still_running(deps: Dependencies, wfe: Object, pipeline_run: Object) -> Result:
     """No verdict yet: mirror progress, and fail past timeout + grace (the safety net)."""
-    stored = transitions.update_pipeline_run_status(deps, wfe, pipeline_run)
+    # nothing to mirror until Tekton has touched the PipelineRun (saves a write per workflow)
+    has_verdict_condition = bool(transitions.succeeded_condition(pipeline_run))
+    stored = (
+        transitions.update_pipeline_run_status(deps, wfe, pipeline_run)
+        if has_verdict_condition
+        else wfe
+    )
     started = parse_time((stored.get("status") or {}).get("startTime"))
     if started is None:
         return Result()
