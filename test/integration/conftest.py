@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from support.envtest_assets import crd_paths, envtest_assets
 from support.identities import CONTROLLER_USER
+from support.namespaces import temporary_namespace
 
-from wfe.runtime.client import NAMESPACES, Client, is_not_found
+from wfe.runtime.client import Client
 from wfe.runtime.envtest import ControlPlane
 
 
@@ -38,13 +38,5 @@ def admin_client(control_plane: ControlPlane) -> Client:
 @pytest.fixture
 def namespace(admin_client: Client) -> Iterator[str]:
     """A fresh namespace for one test, deleted afterwards."""
-    name = f"test-{uuid.uuid4().hex[:10]}"
-    admin_client.create(
-        NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-    )
-    yield name
-    try:
-        admin_client.delete(NAMESPACES, name)
-    except Exception as err:
-        if not is_not_found(err):
-            raise
+    with temporary_namespace(admin_client) as name:
+        yield name

@@ -14,13 +14,14 @@ import pytest
 from integration.controller.harness import Cluster, RunningController, start_controller
 from integration.controller.tekton import Tekton, progress
 from support.datastorage import DataStorage
+from support.namespaces import namespace_named
 from support.wait import wait_for
 
 from api.workflowexecution.v1alpha1.constants import ConditionReason, ConditionType
 from wfe.audit import AuditRecorder, DataStorageSink, EventType, FileSpool, event_id_for
 from wfe.controller.conditions import get_condition
 from wfe.controller.naming import pipeline_run_name
-from wfe.runtime.client import NAMESPACES, Client, is_not_found
+from wfe.runtime.client import Client
 from wfe.runtime.metrics.registry import REGISTRY
 
 Object = dict[str, Any]
@@ -41,16 +42,8 @@ def data_storage() -> Iterator[DataStorage]:
 
 @pytest.fixture
 def execution_namespace(admin_client: Client, namespace: str) -> Iterator[str]:
-    name = f"{namespace}-x"
-    admin_client.create(
-        NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-    )
-    yield name
-    try:
-        admin_client.delete(NAMESPACES, name)
-    except Exception as err:
-        if not is_not_found(err):
-            raise
+    with namespace_named(admin_client, f"{namespace}-x") as name:
+        yield name
 
 
 @pytest.fixture

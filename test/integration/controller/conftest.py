@@ -8,35 +8,28 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.namespaces import namespace_named
 
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
-from wfe.runtime.client import NAMESPACES, Client, is_not_found
+from wfe.runtime.client import Client
 
 from .harness import Cluster, RunningController, StartController, start_controller
 from .rbac import ControllerRbac, install_controller_cluster_role
 from .tekton import Tekton
 
 
-def _namespace(client: Client, name: str) -> Iterator[str]:
-    client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-    yield name
-    try:
-        client.delete(NAMESPACES, name)
-    except Exception as err:
-        if not is_not_found(err):
-            raise
-
-
 @pytest.fixture
 def execution_namespace(admin_client: Client, namespace: str) -> Iterator[str]:
     """Where this test's controller creates PipelineRuns (``<namespace>-x``)."""
-    yield from _namespace(admin_client, f"{namespace}-x")
+    with namespace_named(admin_client, f"{namespace}-x") as name:
+        yield name
 
 
 @pytest.fixture
 def other_namespace(admin_client: Client, namespace: str) -> Iterator[str]:
     """A namespace this test's controller does not watch (``<namespace>-o``)."""
-    yield from _namespace(admin_client, f"{namespace}-o")
+    with namespace_named(admin_client, f"{namespace}-o") as name:
+        yield name
 
 
 @pytest.fixture

@@ -22,19 +22,11 @@ from support.wait import wait_for
 
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
-from wfe.runtime.client import EVENTS, NAMESPACES, Client
+from wfe.runtime.client import EVENTS, Client
 from wfe.runtime.envtest import ControlPlane, processes
 
 from .harness import DEFAULT_TARGET, workflow_execution
 from .tekton import Tekton
-
-
-@pytest.fixture
-def execution_namespace(admin_client: Client, namespace: str) -> Iterator[str]:
-    name = f"{namespace}-x"
-    admin_client.create(NAMESPACES, {"metadata": {"name": name}})
-    yield name
-    admin_client.delete(NAMESPACES, name)
 
 
 @pytest.fixture
