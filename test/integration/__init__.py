@@ -1,0 +1,1 @@
+"""The integration test tier (a package, so test modules of the same name in two tiers never collide)."""
