@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from integration.controller.harness import Cluster, RunningController, start_controller
-from integration.controller.tekton import Tekton, progress
 from support.datastorage import DataStorage
 from support.namespaces import namespace_named
 from support.wait import wait_for
 
 from api.workflowexecution.v1alpha1.constants import ConditionReason, ConditionType
+from integration.controller.harness import Cluster, RunningController, start_controller
+from integration.controller.tekton import Tekton, progress
 from wfe.audit import AuditRecorder, DataStorageSink, EventType, FileSpool, event_id_for
 from wfe.controller.conditions import get_condition
 from wfe.controller.naming import pipeline_run_name
