@@ -110,7 +110,8 @@ def test_binary_serves_probes_and_every_spec_metric_then_stops_on_sigterm(
         message="/readyz?verbose to answer 200",
     )
     assert "[+]informer-sync ok" in body and "[+]apiserver ok" in body and "check passed" in body
-    assert _get(f"http://127.0.0.1:{probes}/healthz")[0] == 200
+    health = _get(f"http://127.0.0.1:{probes}/healthz?verbose")
+    assert health[0] == 200, health[1]
     # leadership comes first, then the controller registers its metric families
     scrape = wait_for(
         lambda: (

@@ -117,14 +117,16 @@ class Controller:
                 source.start(queue)
             self._pending_sources.clear()
             self._log.info("Starting workers", worker_count=self._max_concurrent_reconciles)
-            self._workers = [
+            workers = [
                 threading.Thread(
                     target=self._run_worker, name=f"{self.name}-worker-{index}", daemon=True
                 )
                 for index in range(self._max_concurrent_reconciles)
             ]
-            for worker in self._workers:
+            for worker in workers:
                 worker.start()
+            # published only once running, so the liveness check never sees a worker not yet started
+            self._workers = workers
         threading.Thread(
             target=self._stop_when_set, args=(stop_event,), name=f"{self.name}-stop", daemon=True
         ).start()
@@ -158,9 +160,11 @@ class Controller:
         """A liveness check: None while healthy; why not, when a worker died or a reconcile is stuck."""
         if self._queue is None or self._stopping.is_set():
             return None
-        dead = sum(1 for worker in self._workers if not worker.is_alive())
+        with self._lock:
+            workers = list(self._workers)
+        dead = sum(1 for worker in workers if not worker.is_alive())
         if dead:
-            return f"{dead} of {len(self._workers)} workers of controller {self.name!r} died"
+            return f"{dead} of {len(workers)} workers of controller {self.name!r} died"
         now = time.monotonic()
         with self._lock:
             stuck = [
