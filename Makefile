@@ -14,18 +14,20 @@ help: ## Show the targets
 
 ##@ Setup
 
+# Set-up steps talk on stderr, so `make control-plane` prints exactly one line on stdout.
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,dev]'
-	touch $@
+	@echo "creating $(VENV) with the controller and its test/dev tools" >&2
+	@$(PYTHON) -m venv $(VENV) >&2
+	@$(PY) -m pip install -q --upgrade pip >&2
+	@$(PY) -m pip install -q -e '.[test,dev]' >&2
+	@touch $@
 
 .PHONY: venv
 venv: $(VENV)/.installed ## Create .venv with the controller and its test/dev tools
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver + etcd from Go modules and fetch Tekton CRDs (cached outside the checkout)
-	bash hack/build-envtest.sh
+	@bash hack/build-envtest.sh >&2
 
 ##@ Development
 
@@ -70,11 +72,11 @@ bench: venv envtest ## Benchmark against the local control plane (BENCH_SIZE=smo
 
 .PHONY: control-plane
 control-plane: venv envtest ## Start the local control plane in the foreground; prints KUBECONFIG=<path>
-	$(PY) hack/control_plane.py
+	@$(PY) hack/control_plane.py
 
 .PHONY: run
 run: venv ## Run the controller from source against the current kubeconfig (no cluster: a local control plane)
-	$(PY) hack/run.py $(ARGS)
+	@$(PY) hack/run.py $(ARGS)
 
 ##@ Deployment
 
