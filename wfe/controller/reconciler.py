@@ -77,7 +77,7 @@ class WorkflowExecutionReconciler:
             try:
                 return self._reconcile(wfe)
             except PhaseMovedError:
-                return Result(requeue_after=0.001)  # someone else decided: look again
+                return Result(requeue=True)  # someone else decided meanwhile: look again
             except Exception as err:
                 if is_conflict(err):
                     errors.count_exception(err)
