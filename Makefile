@@ -89,8 +89,8 @@ uninstall: ## Remove the CRDs
 	kubectl delete --ignore-not-found -f config/crd/bases
 
 .PHONY: deploy
-deploy: ## Deploy the controller (config/default) to the cluster of the current kubeconfig
-	kubectl apply -k config/default
+deploy: ## Deploy the controller (config/default) with image IMG to the cluster of the current kubeconfig
+	kubectl kustomize config/default | sed 's|image: workflowexecution-controller:latest|image: $(IMG)|' | kubectl apply -f -
 
 .PHONY: undeploy
 undeploy: ## Remove the controller deployment
