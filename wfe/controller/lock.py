@@ -69,9 +69,9 @@ class LockChecker:
 
     def recent_remediation(self, wfe: Object, others: list[Object]) -> Conflict | None:
         """RecentlyRemediated when one of ``others`` ran the same workflow on the same target less
-        than the cooldown ago. Only executions that really started count: a workflow that failed
-        before anything ran (invalid spec, Forbidden, quota) remediated nothing, and its corrected
-        successor must not wait out a cooldown."""
+        than the cooldown ago. Only executions that may have touched the target count: one that
+        failed before any step ran (invalid spec, Forbidden, quota, an unresolvable bundle)
+        remediated nothing, and its corrected successor must not wait out a cooldown."""
         target = wfe["spec"]["targetResource"]
         workflow_id = wfe["spec"]["workflowRef"]["workflowId"]
         now = self._clock()
@@ -80,6 +80,8 @@ class LockChecker:
             status = other.get("status") or {}
             if _phase(other) not in (Phase.COMPLETED, Phase.FAILED) or not status.get("startTime"):
                 continue
+            if (status.get("failureDetails") or {}).get("wasExecutionFailure") is False:
+                continue  # failed before any step ran (e.g. the bundle could not be resolved)
             if other["spec"]["workflowRef"]["workflowId"] != workflow_id:
                 continue  # a different workflow on the same target is allowed
             if other["spec"].get("targetResource") != target:

@@ -324,7 +324,13 @@ def _finished_metrics(
             max(0.0, (ended - started).total_seconds())
         )
     if pipeline_run is not None:
-        transitioned = parse_time(succeeded_condition(pipeline_run).get("lastTransitionTime"))
+        verdict = succeeded_condition(pipeline_run)
+        # only a Tekton verdict has a transition to measure from (not the DeadlineExceeded net)
+        transitioned = (
+            parse_time(verdict.get("lastTransitionTime"))
+            if verdict.get("status") in ("True", "False")
+            else None
+        )
         if transitioned is not None:
             metrics.STATUS_SYNC_LATENCY.observe(max(0.0, (now - transitioned).total_seconds()))
 

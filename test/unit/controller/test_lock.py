@@ -114,3 +114,15 @@ def test_a_failure_before_anything_ran_starts_no_cooldown() -> None:
     never_ran = wfe("invalid", "Failed", completed_ago=10)
     del never_ran["status"]["startTime"]  # validation, Forbidden or quota: no PipelineRun ran
     assert check(wfe("corrected"), never_ran) is None
+
+
+def test_a_run_tekton_failed_before_any_step_starts_no_cooldown() -> None:
+    unresolvable = wfe("bad-bundle", "Failed", completed_ago=10)
+    unresolvable["status"]["failureDetails"] = {
+        "reason": "ConfigurationError",
+        "wasExecutionFailure": False,
+    }
+    assert check(wfe("corrected"), unresolvable) is None
+    partial = wfe("partial", "Failed", completed_ago=10)
+    partial["status"]["failureDetails"] = {"reason": "TaskFailed", "wasExecutionFailure": True}
+    assert check(wfe("retry"), partial) is not None

@@ -24,8 +24,9 @@ RECOMMENDATIONS: Final[Mapping[FailureReason, str]] = MappingProxyType(
             "spec.executionConfig.timeout."
         ),
         _R.FORBIDDEN: (
-            "Grant the workflow's ServiceAccount the missing RBAC permission on the target (or run "
-            "the workflow with a ServiceAccount that has it), then retry."
+            "Grant the missing RBAC permission named in the message: to the workflow's ServiceAccount "
+            "when a step was refused, or to the controller when creating the PipelineRun was "
+            "refused; then retry."
         ),
         _R.RESOURCE_EXHAUSTED: (
             "Free capacity or raise the ResourceQuota of the execution namespace, or lower the "

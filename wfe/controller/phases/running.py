@@ -6,8 +6,9 @@ from typing import Any
 
 from api.workflowexecution.v1alpha1.constants import FailureReason
 from api.workflowexecution.v1alpha1.duration import format_go_duration, parse_go_duration
-from wfe.controller import transitions
+from wfe.controller import errors, transitions
 from wfe.controller.dependencies import Dependencies
+from wfe.controller.errors import ErrorCategory
 from wfe.controller.failure.details import controller_failure_details, failure_details
 from wfe.controller.pipelinerun import Owner, owner_of
 from wfe.controller.resources import PIPELINE_RUNS, TASK_RUNS
@@ -49,6 +50,7 @@ def handle_running(deps: Dependencies, wfe: Object) -> Result:
     if verdict == "False":
         details = failure_details(pipeline_run, _task_runs(deps, pipeline_run), deps.clock())
         transitions.fail(deps, wfe, details, pipeline_run=pipeline_run)
+        errors.count(ErrorCategory.EXECUTION, str(details["reason"]))  # never retried (SPEC §7)
         return Result()
 
     return _still_running(deps, wfe, pipeline_run)

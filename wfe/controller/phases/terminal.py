@@ -46,6 +46,10 @@ def ensure_audited(deps: Dependencies, wfe: Object) -> Object:
     conditions = (wfe.get("status") or {}).get("conditions")
     if is_true(conditions, ConditionType.AUDIT_RECORDED):
         return wfe
+    if not deps.audit.enabled:
+        return transitions.set_audit_condition(
+            deps, wfe, True, "Auditing is disabled (--audit-sink=none); nothing to record."
+        )
     uid = wfe["metadata"]["uid"]
     missing = [
         t for t in expected_audit_events(wfe) if not deps.audit.is_recorded(event_id_for(uid, t))
