@@ -133,6 +133,10 @@ def test_failed_pipeline_run_fails_the_workflow_with_classified_details(
     case: FailedRun, cluster: Cluster, tekton: Tekton, start: StartController
 ) -> None:
     failures_before = metric("workflowexecution_total", outcome="Failure")
+    reason = case.expected["reason"]
+    execution_errors_before = metric(
+        "workflowexecution_errors_total", category="execution", reason=reason
+    )
     start()
     cluster.create_wfe("remediate")
     started = parse_time(cluster.wait_for_phase("remediate", "Running")["status"]["startTime"])
@@ -179,6 +183,11 @@ def test_failed_pipeline_run_fails_the_workflow_with_classified_details(
     event = cluster.wait_for_event("remediate", "WorkflowFailed")
     assert event["type"] == "Warning" and case.expected["reason"] in event["message"]
     assert metric("workflowexecution_total", outcome="Failure") == failures_before + 1
+    # SPEC §7: an execution failure is counted in its category and never retried
+    assert (
+        metric("workflowexecution_errors_total", category="execution", reason=reason)
+        == execution_errors_before + 1
+    )
 
 
 def test_a_pipeline_run_deleted_underneath_fails_the_workflow_without_recreating_it(
