@@ -12,17 +12,17 @@ from typing import Any
 
 import pytest
 from support.datastorage import DataStorage
-from support.namespaces import namespace_named
 from support.wait import wait_for
 
 from api.workflowexecution.v1alpha1.constants import ConditionReason, ConditionType
-from integration.controller.harness import Cluster, RunningController, start_controller
-from integration.controller.tekton import Tekton, progress
 from wfe.audit import AuditRecorder, DataStorageSink, EventType, FileSpool, event_id_for
 from wfe.controller.conditions import get_condition
 from wfe.controller.naming import pipeline_run_name
 from wfe.runtime.client import Client
 from wfe.runtime.metrics.registry import REGISTRY
+
+from .harness import Cluster, RunningController, start_controller
+from .tekton import Tekton, progress
 
 Object = dict[str, Any]
 LaunchController = Callable[..., RunningController]
@@ -38,22 +38,6 @@ def data_storage() -> Iterator[DataStorage]:
     peer.start()
     yield peer
     peer.stop()
-
-
-@pytest.fixture
-def execution_namespace(admin_client: Client, namespace: str) -> Iterator[str]:
-    with namespace_named(admin_client, f"{namespace}-x") as name:
-        yield name
-
-
-@pytest.fixture
-def cluster(admin_client: Client, namespace: str, execution_namespace: str) -> Cluster:
-    return Cluster(admin_client, namespace, execution_namespace)
-
-
-@pytest.fixture
-def tekton(admin_client: Client, execution_namespace: str) -> Tekton:
-    return Tekton(admin_client, execution_namespace)
 
 
 @pytest.fixture
