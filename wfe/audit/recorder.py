@@ -43,8 +43,15 @@ class Recorder(Protocol):
 
     def is_pending(self, event_id: str) -> bool: ...
 
+    def delivery_failed(self, event_id: str) -> bool: ...
+
+    def is_rejected(self, event_id: str) -> bool: ...
+
     def set_listener(
-        self, on_delivered: DeliveryListener | None, on_rejected: DeliveryListener | None = None
+        self,
+        on_delivered: DeliveryListener | None,
+        on_rejected: DeliveryListener | None = None,
+        on_failed: DeliveryListener | None = None,
     ) -> None: ...
 
 
@@ -52,8 +59,9 @@ class AuditRecorder:
     """Spool-backed, at-least-once audit delivery. Owns the spool (``stop`` closes it).
 
     ``on_delivered(events)`` runs on the delivery thread after the sink accepted ``events``;
-    ``on_rejected(events)`` after the sink refused them for good (they are dropped). Both must be
-    quick and must not call ``stop``.
+    ``on_rejected(events)`` after the sink refused them for good (they are dropped);
+    ``on_failed(events)`` the first time a delivery attempt of ``events`` failed (they are retried).
+    All must be quick and must not call ``stop``.
     """
 
     enabled = True
@@ -84,7 +92,10 @@ class AuditRecorder:
         self._on_delivered = on_delivered
         self._on_rejected = on_rejected
         self._remembered_ids = remembered_ids
+        self._on_failed: DeliveryListener | None = None
         self._accepted: OrderedDict[str, None] = OrderedDict()
+        # event id -> True when the sink refused it for good, False while retries keep failing
+        self._failed: OrderedDict[str, bool] = OrderedDict()
         self._accepted_lock = threading.Lock()
         self._wake = threading.Condition()
         self._stopping = False
@@ -93,11 +104,25 @@ class AuditRecorder:
         metrics.AUDIT_BACKLOG.set(len(spool))
 
     def set_listener(
-        self, on_delivered: DeliveryListener | None, on_rejected: DeliveryListener | None = None
+        self,
+        on_delivered: DeliveryListener | None,
+        on_rejected: DeliveryListener | None = None,
+        on_failed: DeliveryListener | None = None,
     ) -> None:
         """Install the delivery callbacks (call before ``start``)."""
         self._on_delivered = on_delivered
         self._on_rejected = on_rejected
+        self._on_failed = on_failed
+
+    def delivery_failed(self, event_id: str) -> bool:
+        """True while attempts to deliver the event fail, or once the sink refused it for good."""
+        with self._accepted_lock:
+            return event_id in self._failed
+
+    def is_rejected(self, event_id: str) -> bool:
+        """True once the sink refused the event for good (it was dropped, never retried)."""
+        with self._accepted_lock:
+            return self._failed.get(event_id) is True
 
     def start(self) -> None:
         """Start the delivery thread; events already spooled (a previous run's) go first."""
@@ -243,6 +268,7 @@ class AuditRecorder:
             for event in events:
                 self._accepted[event.event_id] = None
                 self._accepted.move_to_end(event.event_id)
+                self._failed.pop(event.event_id, None)
             while len(self._accepted) > self._remembered_ids:
                 self._accepted.popitem(last=False)
             self._spool.remove(event.event_id for event in events)
@@ -250,6 +276,9 @@ class AuditRecorder:
         self._notify(self._on_delivered, events)
 
     def _settle_rejected(self, events: list[AuditEvent], err: AuditRejectedError) -> None:
+        with self._accepted_lock:
+            for event in events:
+                self._remember_failure(event.event_id, permanent=True)
         self._spool.remove(event.event_id for event in events)
         self._count(events, metrics.Result.REJECTED)
         log.error(
@@ -261,9 +290,20 @@ class AuditRecorder:
         self._notify(self._on_rejected, events)
 
     def _count_failed(self, batch: list[AuditEvent]) -> None:
-        self._count(
-            [event for event in batch if event.event_id in self._spool], metrics.Result.FAILED
-        )
+        still_spooled = [event for event in batch if event.event_id in self._spool]
+        with self._accepted_lock:
+            newly_failing = [e for e in still_spooled if e.event_id not in self._failed]
+            for event in newly_failing:
+                self._remember_failure(event.event_id, permanent=False)
+        self._count(still_spooled, metrics.Result.FAILED)
+        if newly_failing:  # once per event, not at every retry of an outage
+            self._notify(self._on_failed, newly_failing)
+
+    def _remember_failure(self, event_id: str, *, permanent: bool) -> None:
+        self._failed[event_id] = permanent
+        self._failed.move_to_end(event_id)
+        while len(self._failed) > self._remembered_ids:
+            self._failed.popitem(last=False)
 
     def _count(self, events: list[AuditEvent], result: metrics.Result) -> None:
         for event_type, amount in Counter(str(event.event_type) for event in events).items():
@@ -301,7 +341,16 @@ class NoopRecorder:
     def is_pending(self, event_id: str) -> bool:
         return False
 
+    def delivery_failed(self, event_id: str) -> bool:
+        return False
+
+    def is_rejected(self, event_id: str) -> bool:
+        return False
+
     def set_listener(
-        self, on_delivered: DeliveryListener | None, on_rejected: DeliveryListener | None = None
+        self,
+        on_delivered: DeliveryListener | None,
+        on_rejected: DeliveryListener | None = None,
+        on_failed: DeliveryListener | None = None,
     ) -> None:
         return None

@@ -68,15 +68,18 @@ def setup_controller(
     # every PipelineRun change, status-only ones included, reconciles its WorkflowExecution
     controller.watch(Kind(pipeline_run_informer, EnqueueRequestsFromMapFunc(workflow_execution_of)))
 
-    def on_delivered(delivered: Iterable[AuditEvent]) -> None:
-        # AuditRecorded is set by the reconcile that follows delivery
+    def reconcile_audited(delivered: Iterable[AuditEvent]) -> None:
+        # AuditRecorded is set by the reconcile that follows a delivery outcome
         for request in {Request(e.namespace, e.resource_id) for e in delivered}:
             try:
                 controller.queue.add(request)
             except RuntimeError:
                 return  # not started (or stopping): the next reconcile will see it
 
-    audit.set_listener(on_delivered)
+    # accepted → AuditRecorded=True; failing or refused → AuditRecorded=False, on the next reconcile
+    audit.set_listener(
+        reconcile_audited, on_rejected=reconcile_audited, on_failed=reconcile_audited
+    )
     metrics.count_active_with(
         lambda: sum(
             1

@@ -45,7 +45,7 @@ def test_an_audit_outage_never_holds_the_workflow_and_recording_resumes_when_it_
         lambda s: audit_recorded(s) == ("False", "AuditFailed"),
         "AuditRecorded=False while the audit store is down",
     )
-    assert "awaiting delivery" in str(
+    assert "the audit sink is failing" in str(
         get_condition(waiting["status"]["conditions"], "AuditRecorded")
     )
     assert audit_store.event_types("during-outage") == []

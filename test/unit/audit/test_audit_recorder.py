@@ -312,3 +312,36 @@ def test_an_event_that_cannot_be_spooled_is_counted_not_raised(
 
 def recorder_spool_files(directory: Path) -> list[str]:
     return [path.name for path in directory.glob("*.json")]
+
+
+def test_a_failing_delivery_is_reported_once_and_cleared_when_accepted(
+    datastorage: DataStoragePeer, make_event: MakeEvent, make_recorder: MakeRecorder
+) -> None:
+    failed: list[str] = []
+    recorder = make_recorder(DataStorageSink(datastorage.url), MemorySpool())
+    recorder.set_listener(None, on_failed=lambda events: failed.extend(e.event_id for e in events))
+    datastorage.status = 503
+    event = make_event(1)
+    recorder.record(event)
+    recorder.start()
+    wait(lambda: recorder.delivery_failed(event.event_id), "the failed attempt")
+    assert recorder.is_pending(event.event_id) and not recorder.is_rejected(event.event_id)
+    wait(lambda: len(datastorage.received_ids()) >= 3, "a few retries")
+    assert failed == [event.event_id]  # once, not at every retry of the outage
+
+    datastorage.status = 201
+    wait(lambda: recorder.is_recorded(event.event_id), "delivery once the sink is back")
+    assert not recorder.delivery_failed(event.event_id)
+
+
+def test_a_refused_event_is_marked_rejected(
+    datastorage: DataStoragePeer, make_event: MakeEvent, make_recorder: MakeRecorder
+) -> None:
+    recorder = make_recorder(DataStorageSink(datastorage.url), MemorySpool())
+    datastorage.status = 400
+    event = make_event(1)
+    recorder.record(event)
+    recorder.start()
+    wait(lambda: recorder.is_rejected(event.event_id), "the rejection")
+    assert recorder.delivery_failed(event.event_id)
+    assert not recorder.is_pending(event.event_id) and not recorder.is_recorded(event.event_id)

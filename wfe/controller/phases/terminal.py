@@ -42,7 +42,12 @@ def expected_audit_events(wfe: Object) -> list[EventType]:
 
 
 def ensure_audited(deps: Dependencies, wfe: Object) -> Object:
-    """Sets AuditRecorded once the sink accepted every event; re-audits what was lost (SPEC §9)."""
+    """Sets AuditRecorded once the sink accepted every event; re-audits what was lost (SPEC §9).
+
+    While events are merely on their way nothing is written (delivery triggers the next
+    reconcile). AuditRecorded=False/AuditFailed is written only once a delivery attempt failed
+    (the sink is down: retried) or the sink refused an event for good (not retried).
+    """
     conditions = (wfe.get("status") or {}).get("conditions")
     if is_true(conditions, ConditionType.AUDIT_RECORDED):
         return wfe
@@ -51,25 +56,31 @@ def ensure_audited(deps: Dependencies, wfe: Object) -> Object:
             deps, wfe, True, "Auditing is disabled (--audit-sink=none); nothing to record."
         )
     uid = wfe["metadata"]["uid"]
-    missing = [
-        t for t in expected_audit_events(wfe) if not deps.audit.is_recorded(event_id_for(uid, t))
-    ]
+    ids = {t: event_id_for(uid, t) for t in expected_audit_events(wfe)}
+    missing = [t for t, event_id in ids.items() if not deps.audit.is_recorded(event_id)]
     if not missing:
         return transitions.set_audit_condition(deps, wfe, True, "All audit events were accepted.")
+    rejected = [t for t in missing if deps.audit.is_rejected(ids[t])]
     for event_type in missing:
-        event_id = event_id_for(uid, event_type)
+        event_id = ids[event_type]
         # Pending first, recorded second: the recorder marks an event recorded before it leaves the
         # spool, so one accepted since the check above is not taken for lost and sent again.
-        if not deps.audit.is_pending(event_id) and not deps.audit.is_recorded(event_id):
+        if event_type in rejected or deps.audit.is_pending(event_id):
+            continue
+        if not deps.audit.is_recorded(event_id):
             # lost (crash before spooling, or a restart forgot it): record again, idempotent by id
             deps.audit.record(build_event(event_type, wfe, now=deps.clock()))
-    current = get_condition(conditions, ConditionType.AUDIT_RECORDED)
-    if current is None:
+    if rejected:
+        names = ", ".join(sorted(str(t) for t in rejected))
+        message = f"The audit sink refused {names} for good; see the controller log (not retried)."
+    elif any(deps.audit.delivery_failed(ids[t]) for t in missing):
         message = (
-            f"{len(missing)} audit event(s) awaiting delivery; they are retried until accepted."
+            f"{len(missing)} audit event(s) not accepted yet: the audit sink is failing; "
+            "they stay spooled and are retried until accepted."
         )
-        return transitions.set_audit_condition(deps, wfe, False, message)
-    return wfe
+    else:
+        return wfe  # on their way: the delivery callback reconciles again
+    return transitions.set_audit_condition(deps, wfe, False, message)
 
 
 def _release_lock_after_cooldown(deps: Dependencies, wfe: Object) -> Result:
