@@ -132,6 +132,7 @@ def skip(deps: Dependencies, wfe: Object, conflict: Conflict) -> Object:
         }
         _set(obj, ConditionType.RESOURCE_LOCK_ACQUIRED, _F, conflict.reason, conflict.message, now)
         _set(obj, ConditionType.READY, _T, ConditionReason.SKIPPED, conflict.message, now)
+        _audit_off(deps, obj, now)
 
     stored = deps.status.write(wfe, mutate)
     metrics.SKIPS.labels(reason=conflict.reason).inc()
@@ -166,6 +167,7 @@ def complete(deps: Dependencies, wfe: Object, pipeline_run: Object) -> Object:
             now,
         )
         _set(obj, ConditionType.READY, _T, ConditionReason.COMPLETED, "Workflow completed.", now)
+        _audit_off(deps, obj, now)
 
     stored = deps.status.write(wfe, mutate)
     _finished_metrics(stored, Outcome.SUCCESS, pipeline_run, now)
@@ -224,6 +226,7 @@ def fail(
             obj, ConditionType.EXECUTION_COMPLETE, _F, reason, str(details.get("message", "")), now
         )
         _set(obj, ConditionType.READY, _T, ConditionReason.FAILED, message, now)
+        _audit_off(deps, obj, now)
 
     stored = deps.status.write(wfe, mutate)
     _finished_metrics(stored, Outcome.FAILURE, pipeline_run, now)
@@ -264,6 +267,22 @@ def release_lock(deps: Dependencies, wfe: Object, message: str) -> Object:
     stored = deps.status.write(wfe, mutate)
     deps.events.event(stored, "Normal", EventReason.LOCK_RELEASED, message)
     return stored
+
+
+AUDIT_DISABLED_MESSAGE = "Auditing is disabled (--audit-sink=none); nothing to record."
+
+
+def _audit_off(deps: Dependencies, obj: Object, now: datetime) -> None:
+    """With auditing off, the terminal write itself says so (no extra write for AuditRecorded)."""
+    if not deps.audit.enabled:
+        _set(
+            obj,
+            ConditionType.AUDIT_RECORDED,
+            _T,
+            ConditionReason.AUDIT_SUCCEEDED,
+            AUDIT_DISABLED_MESSAGE,
+            now,
+        )
 
 
 def set_audit_condition(deps: Dependencies, wfe: Object, recorded: bool, message: str) -> Object:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wfe.audit.recorder import NoopRecorder
 from wfe.controller.conditions import get_condition
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.timestamps import format_time
@@ -97,3 +98,15 @@ def test_a_verdict_given_while_the_controller_was_down_is_picked_up_after_restar
     assert status["outcome"] == "Success"
     assert status["completionTime"] == format_time(now + timedelta(seconds=42))
     assert len(cluster.pipeline_runs()) == 1
+
+
+def test_with_auditing_off_the_terminal_status_says_so(
+    cluster: Cluster, tekton: Tekton, start: StartController
+) -> None:
+    start(audit=NoopRecorder())
+    cluster.create_wfe("unaudited")
+    complete(cluster, tekton, "unaudited")
+    status = cluster.wait_for_phase("unaudited", "Completed")["status"]
+    condition = get_condition(status["conditions"], "AuditRecorded")
+    assert condition is not None and condition["status"] == "True"
+    assert "Auditing is disabled" in condition["message"]

@@ -52,9 +52,7 @@ def ensure_audited(deps: Dependencies, wfe: Object) -> Object:
     if is_true(conditions, ConditionType.AUDIT_RECORDED):
         return wfe
     if not deps.audit.enabled:
-        return transitions.set_audit_condition(
-            deps, wfe, True, "Auditing is disabled (--audit-sink=none); nothing to record."
-        )
+        return transitions.set_audit_condition(deps, wfe, True, transitions.AUDIT_DISABLED_MESSAGE)
     uid = wfe["metadata"]["uid"]
     ids = {t: event_id_for(uid, t) for t in expected_audit_events(wfe)}
     missing = [t for t, event_id in ids.items() if not deps.audit.is_recorded(event_id)]
