@@ -17,6 +17,7 @@ from api.workflowexecution.v1alpha1.constants import Phase, SkipReason
 from api.workflowexecution.v1alpha1.duration import format_go_duration
 from wfe.controller import metrics
 from wfe.controller.resources import TARGET_RESOURCE_INDEX, WORKFLOW_EXECUTIONS
+from wfe.controller.status import phase_of
 from wfe.controller.timestamps import parse_time
 from wfe.runtime.client import Resource
 
@@ -34,10 +35,6 @@ class Conflict:
     reason: SkipReason
     message: str
     details: Object
-
-
-def _phase(obj: Object) -> str:
-    return str((obj.get("status") or {}).get("phase") or Phase.PENDING)
 
 
 class LockChecker:
@@ -63,7 +60,7 @@ class LockChecker:
             if o["metadata"].get("uid") != uid
         ]
         for other in sorted(others, key=_key):
-            if _phase(other) == Phase.RUNNING:
+            if phase_of(other) == Phase.RUNNING:
                 return busy_conflict(target, other)
         return self.recent_remediation(wfe, others)
 
@@ -78,7 +75,9 @@ class LockChecker:
         recent: tuple[float, Object] | None = None
         for other in others:
             status = other.get("status") or {}
-            if _phase(other) not in (Phase.COMPLETED, Phase.FAILED) or not status.get("startTime"):
+            if phase_of(other) not in (Phase.COMPLETED, Phase.FAILED) or not status.get(
+                "startTime"
+            ):
                 continue
             if (status.get("failureDetails") or {}).get("wasExecutionFailure") is False:
                 continue  # failed before any step ran (e.g. the bundle could not be resolved)

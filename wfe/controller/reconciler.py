@@ -20,7 +20,7 @@ from wfe.controller.phases.running import handle_running
 from wfe.controller.phases.terminal import handle_terminal
 from wfe.controller.resources import WORKFLOW_EXECUTIONS
 from wfe.controller.settings import ControllerSettings
-from wfe.controller.status import PhaseMovedError, StatusWriter
+from wfe.controller.status import PhaseMovedError, StatusWriter, phase_of
 from wfe.runtime.client import ApiError, Client, is_conflict, is_not_found
 from wfe.runtime.reconcile import Request, Result
 
@@ -95,7 +95,7 @@ class WorkflowExecutionReconciler:
             return handle_delete(self.deps, wfe)
         if not has_finalizer(wfe):
             wfe = add_finalizer(self.deps.client, wfe)
-        phase = (wfe.get("status") or {}).get("phase") or Phase.PENDING
+        phase = phase_of(wfe)
         handler = _HANDLERS.get(phase)
         if handler is None:
             log.warning("unknown phase, leaving the object alone", phase=phase)

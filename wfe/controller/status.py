@@ -11,6 +11,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from api.workflowexecution.v1alpha1.constants import Phase
 from wfe.controller import metrics
 from wfe.controller.resources import WORKFLOW_EXECUTIONS
 from wfe.runtime.client import Client, is_conflict
@@ -26,7 +27,8 @@ class PhaseMovedError(Exception):
 
 
 def phase_of(obj: Object) -> str:
-    return str((obj.get("status") or {}).get("phase") or "Pending")
+    """The phase of a WorkflowExecution; an empty phase is Pending (SPEC §2)."""
+    return str((obj.get("status") or {}).get("phase") or Phase.PENDING)
 
 
 class StatusWriter:

@@ -26,6 +26,7 @@ from wfe.controller.conditions import set_condition
 from wfe.controller.dependencies import Dependencies
 from wfe.controller.event_reasons import EventReason
 from wfe.controller.lock import Conflict
+from wfe.controller.tekton_status import succeeded_condition
 from wfe.controller.timestamps import format_time, parse_time
 
 Object = dict[str, Any]
@@ -318,13 +319,6 @@ def pipeline_run_summary(pipeline_run: Object) -> Object:
         "completedTasks": int(progress.group(1)) if progress else 0,
         "totalTasks": total,
     }
-
-
-def succeeded_condition(pipeline_run: Object) -> Object:
-    """Tekton's Succeeded condition of a PipelineRun or TaskRun ({} while it has none)."""
-    conditions = (pipeline_run.get("status") or {}).get("conditions") or []
-    found: Object = next((c for c in conditions if c.get("type") == "Succeeded"), {})
-    return found
 
 
 def _duration(status: Object, end: datetime) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from api.tekton.v1 import SUCCEEDED_CONDITION, TaskRunReason
+from api.tekton.v1 import TaskRunReason
 from api.workflowexecution.v1alpha1 import FailureReason, format_go_duration
 from wfe.controller.failure.classification import (
     FailureEvidence,
@@ -18,6 +18,7 @@ from wfe.controller.failure.classification import (
 )
 from wfe.controller.failure.facts import FailureFacts
 from wfe.controller.failure.summary import natural_language_summary
+from wfe.controller.tekton_status import succeeded_condition
 from wfe.controller.timestamps import format_time, parse_time
 
 MESSAGE_MAX_LENGTH: Final = 4096
@@ -44,13 +45,13 @@ def failure_details(
     verdict conservative (wasExecutionFailure=True) rather than wrong.
     """
     status = pipeline_run.get("status") or {}
-    verdict = _succeeded(pipeline_run)
+    verdict = succeeded_condition(pipeline_run)
     references = status.get("childReferences") or []
     task_runs_by_name = {_name(task_run): task_run for task_run in task_runs}
     failed = _failed_child(references, task_runs_by_name)
 
     task_run = failed.task_run if failed else {}
-    task_verdict = _succeeded(task_run)
+    task_verdict = succeeded_condition(task_run)
     steps = (task_run.get("status") or {}).get("steps") or []
     # Tekton gives steps it stopped before they started a synthetic exit code 1: skip those.
     failed_step = next((s for s in steps if _exit_code(s) and _step_started(s)), None)
@@ -179,7 +180,7 @@ def _failed_child(
         if task_run is None:
             continue
         child = _FailedChild(index, reference.get("pipelineTaskName", ""), task_run)
-        verdict = _succeeded(task_run)
+        verdict = succeeded_condition(task_run)
         if verdict.get("status") == "False" and verdict.get("reason") != _FAILURE_IGNORED:
             cancelled = verdict.get("reason") == TaskRunReason.CANCELLED
             completed = (
@@ -191,13 +192,6 @@ def _failed_child(
     if failed:
         return min(failed, key=lambda entry: entry[:3])[3]
     return unfinished[0] if unfinished else None
-
-
-def _succeeded(obj: dict[str, Any]) -> dict[str, Any]:
-    for condition in (obj.get("status") or {}).get("conditions") or ():
-        if condition.get("type") == SUCCEEDED_CONDITION:
-            return dict(condition)
-    return {}
 
 
 def _name(obj: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from wfe.controller.lock import busy_conflict
 from wfe.controller.naming import is_valid_label_value
 from wfe.controller.pipelinerun import Owner, build_pipeline_run, owner_of
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
+from wfe.controller.status import phase_of
 from wfe.runtime.client import ApiError, is_already_exists, is_forbidden, is_invalid, is_not_found
 from wfe.runtime.reconcile import Result
 
@@ -116,7 +117,7 @@ def _resolve_existing(deps: Dependencies, wfe: Object, desired: Object) -> Resul
     if owner is not None:
         holder = deps.client.get_or_none(WORKFLOW_EXECUTIONS, owner.name, owner.namespace)
         if holder is not None and holder["metadata"].get("uid") == owner.uid:
-            holder_phase = (holder.get("status") or {}).get("phase") or Phase.PENDING
+            holder_phase = phase_of(holder)
             if holder_phase in (Phase.RUNNING, Phase.PENDING):
                 transitions.skip(deps, wfe, busy_conflict(wfe["spec"]["targetResource"], holder))
                 return Result()

@@ -12,6 +12,7 @@ from wfe.controller.errors import ErrorCategory
 from wfe.controller.failure.details import controller_failure_details, failure_details
 from wfe.controller.pipelinerun import Owner, owner_of
 from wfe.controller.resources import PIPELINE_RUNS, TASK_RUNS
+from wfe.controller.tekton_status import succeeded_condition
 from wfe.controller.timestamps import parse_time
 from wfe.runtime.reconcile import Result
 
@@ -42,7 +43,7 @@ def handle_running(deps: Dependencies, wfe: Object) -> Result:
         transitions.fail(deps, wfe, details)
         return Result()
 
-    succeeded = transitions.succeeded_condition(pipeline_run)
+    succeeded = succeeded_condition(pipeline_run)
     verdict = succeeded.get("status")
     if verdict == "True":
         transitions.complete(deps, wfe, pipeline_run)
@@ -59,7 +60,7 @@ def handle_running(deps: Dependencies, wfe: Object) -> Result:
 def _still_running(deps: Dependencies, wfe: Object, pipeline_run: Object) -> Result:
     """No verdict yet: mirror progress, and fail past timeout + grace (the safety net)."""
     # nothing to mirror until Tekton has touched the PipelineRun (saves a write per workflow)
-    has_verdict_condition = bool(transitions.succeeded_condition(pipeline_run))
+    has_verdict_condition = bool(succeeded_condition(pipeline_run))
     stored = (
         transitions.update_pipeline_run_status(deps, wfe, pipeline_run)
         if has_verdict_condition
