@@ -13,9 +13,18 @@ TEKTON_VERSION="${TEKTON_VERSION:-v1.12.0}"
 CACHE_ROOT="${WFE_ENVTEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wfe-envtest}"
 OUT="$CACHE_ROOT/k8s-$KUBE_VERSION-tekton-$TEKTON_VERSION"
 
+HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=hack/lib/k8s-tools-module.sh
+source "$HACK/lib/k8s-tools-module.sh"
+# shellcheck source=hack/lib/kube-version-ldflags.sh
+source "$HACK/lib/kube-version-ldflags.sh"
+
 log() { printf '[build-envtest] %s\n' "$*" >&2; }
 
-if [[ -x "$OUT/kube-apiserver" && -x "$OUT/etcd" && -f "$OUT/tekton-crds/.complete" ]]; then
+# The apiserver must report a real version (gitVersion etc. stamped below): knative-based binaries
+# such as Tekton's controller refuse to start against "v0.0.0-master+$Format:%H$". The marker file
+# tells a stamped build from an older unstamped one in the same cache.
+if [[ -x "$OUT/kube-apiserver" && -f "$OUT/.version-stamped" && -x "$OUT/etcd" && -f "$OUT/tekton-crds/.complete" ]]; then
   echo "$OUT"
   exit 0
 fi
@@ -23,50 +32,13 @@ fi
 command -v go >/dev/null || { log "go is required to build the control plane"; exit 1; }
 mkdir -p "$OUT"
 WORK="$CACHE_ROOT/build-$KUBE_VERSION"
-mkdir -p "$WORK"
+k8s_tools_module "$WORK" "$KUBE_VERSION"   # hack/lib: one module graph for every k8s binary
 cd "$WORK"
 
-minor="${KUBE_VERSION#v1.}"   # 37.2 -> staging modules are v0.37.2
-staging_version="v0.${minor}"
-
-log "resolving k8s.io/kubernetes@$KUBE_VERSION"
-kube_mod_json="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION")"
-kube_gomod="$(printf '%s' "$kube_mod_json" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')"
-go_directive="$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$kube_gomod")"
-
-{
-  echo "module wfe.local/envtest-tools"
-  echo
-  echo "go $go_directive"
-  echo
-  echo "require k8s.io/kubernetes $KUBE_VERSION"
-  echo
-  echo "replace ("
-  # every staging module k8s.io/kubernetes maps to ./staging is replaced by its published twin
-  sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\1#p' "$kube_gomod" | while read -r m; do
-    echo "	$m => $m $staging_version"
-  done
-  echo ")"
-} > go.mod
-
-cat > tools.go <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "go.etcd.io/etcd/server/v3"
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-)
-GO
-
-log "downloading modules (first run only)"
-go mod tidy >&2 || {
-  # some staging twins may not be published for every minor; drop the ones tidy cannot resolve
-  log "go mod tidy failed"; exit 1; }
-
 log "building kube-apiserver $KUBE_VERSION"
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $(kube_version_ldflags "$KUBE_VERSION")" \
+  -o "$OUT/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+touch "$OUT/.version-stamped"
 etcd_version="$(go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)"
 log "building etcd $etcd_version"
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/etcd" go.etcd.io/etcd/server/v3
