@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -16,11 +17,18 @@ def envtest_assets() -> Path:
     explicit = os.environ.get("WFE_ENVTEST_ASSETS")
     if explicit:
         return Path(explicit)
+    # progress on our stderr: a cold build takes many minutes and should say so as it goes
     result = subprocess.run(
-        ["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, check=False
+        ["bash", str(BUILD_SCRIPT)],
+        stdout=subprocess.PIPE,
+        stderr=sys.stderr,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"building the envtest control plane failed:\n{result.stderr[-3000:]}")
+        raise RuntimeError(
+            "building the envtest control plane failed (hack/build-envtest.sh, see above)"
+        )
     return Path(result.stdout.strip().splitlines()[-1])
 
 

@@ -7,6 +7,7 @@ import ctypes
 import signal
 import socket
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
@@ -19,11 +20,19 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def spawn(args: list[str], log_file: Path) -> subprocess.Popen[bytes]:
+def spawn(
+    args: list[str], log_file: Path, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Starts ``args`` with stdout and stderr appended to ``log_file`` (``env``: the whole
+    environment, or None to inherit ours)."""
     log = log_file.open("ab")
     try:
         return subprocess.Popen(
             args,
+            env=env,
+            # its own session: a Ctrl-C at the terminal reaches only us, and we stop children in
+            # order (PDEATHSIG still ends them if we die)
+            start_new_session=True,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
