@@ -29,6 +29,13 @@ venv: $(VENV)/.installed ## Create .venv with the controller and its test/dev to
 envtest: ## Build kube-apiserver + etcd from Go modules and fetch Tekton CRDs (cached outside the checkout)
 	@bash hack/build-envtest.sh >&2
 
+.PHONY: cluster-binaries
+cluster-binaries: ## Build the local cluster (envtest + scheduler, controller-manager, Tekton, kwok, registry) once
+	@bash hack/build-cluster.sh >&2
+
+# Where the builds above put their binaries (each script prints its directory; cached, so instant).
+ASSET_ENV = WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" WFE_CLUSTER_BINARIES="$$(bash hack/build-cluster.sh)"
+
 ##@ Development
 
 .PHONY: manifests
@@ -56,12 +63,12 @@ test-integration: venv envtest ## Integration tests against a real local kube-ap
 	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m pytest test/integration -q
 
 .PHONY: test-e2e
-test-e2e: venv ## End-to-end tests on KIND + Tekton (skip where Docker/kind are missing)
-	$(PY) -m pytest test/e2e -q -rs
+test-e2e: venv cluster-binaries ## End-to-end tests with real Tekton on the local cluster (WFE_E2E=kind: on KIND)
+	$(ASSET_ENV) $(PY) -m pytest test/e2e -q -rs
 
 .PHONY: test
-test: venv envtest lint ## Everything CI runs: lint, unit, integration, e2e (skips), smoke benchmark
-	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m pytest test -q -rs
+test: venv lint cluster-binaries ## Everything CI runs: lint, unit, integration, e2e (real Tekton), smoke benchmark
+	$(ASSET_ENV) $(PY) -m pytest test -q -rs
 	$(MAKE) bench BENCH_SIZE=smoke
 
 .PHONY: bench
@@ -74,8 +81,12 @@ bench: venv envtest ## Benchmark against the local control plane (BENCH_SIZE=smo
 control-plane: venv envtest ## Start the local control plane in the foreground; prints KUBECONFIG=<path>
 	@$(PY) hack/control_plane.py
 
+.PHONY: cluster
+cluster: venv cluster-binaries ## Start the local cluster with real Tekton in the foreground; prints KUBECONFIG=<path>
+	@$(ASSET_ENV) $(PY) hack/cluster.py
+
 .PHONY: run
-run: venv ## Run the controller from source against the current kubeconfig (no cluster: a local control plane)
+run: venv ## Run the controller from source against the current kubeconfig (no cluster: the local-cluster demo)
 	@$(PY) hack/run.py $(ARGS)
 
 ##@ Deployment
