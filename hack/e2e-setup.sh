@@ -81,8 +81,8 @@ EOF
 step_bundle() {
   need tkn "https://tekton.dev/docs/cli/"
   : "${WFE_E2E_BUNDLE:?set WFE_E2E_BUNDLE to the OCI reference to push the test workflow to}"
-  log "pushing test/e2e/bundle/pipeline.yaml to $WFE_E2E_BUNDLE"
-  tkn bundle push "$WFE_E2E_BUNDLE" -f "$REPO/test/e2e/bundle/pipeline.yaml"
+  log "pushing test/e2e/kind/bundle/pipeline.yaml to $WFE_E2E_BUNDLE"
+  tkn bundle push "$WFE_E2E_BUNDLE" -f "$REPO/test/e2e/kind/bundle/pipeline.yaml"
 }
 
 steps=("$@")

@@ -1,6 +1,7 @@
-"""The e2e tier: a KIND cluster (pytest-kind) with real Tekton Pipelines and the controller deployed
-from config/default. Where Docker, kind or kubectl is missing every test here skips with the reason;
-nothing is downloaded, started or waited on."""
+"""The e2e tier on KIND (``WFE_E2E=kind``): a KIND cluster (pytest-kind) with real Tekton Pipelines
+and the controller deployed from config/default as a container. Without ``WFE_E2E=kind``, or where
+Docker, kind or kubectl is missing, every test here skips with the reason; nothing is downloaded,
+started or waited on. The default e2e tier runs on the local cluster instead (test/e2e/conftest.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from support.namespaces import temporary_namespace
 from wfe.runtime.client import Client
 
 E2E_DIR = Path(__file__).resolve().parent
-SETUP_SCRIPT = E2E_DIR.parents[1] / "hack" / "e2e-setup.sh"
+SETUP_SCRIPT = E2E_DIR.parents[2] / "hack" / "e2e-setup.sh"
 IMAGE = "workflowexecution-controller:e2e"
 REQUIRED_TOOLS = ("docker", "kind", "kubectl")
 DOCKER_PROBE_SECONDS = 20
@@ -28,6 +29,8 @@ SETUP_SECONDS = 1500  # image build + Tekton install on a cold machine
 @cache
 def missing_prerequisite() -> str | None:
     """Why KIND cannot run here, or None when it can."""
+    if os.environ.get("WFE_E2E") != "kind":
+        return "WFE_E2E is not 'kind' (the e2e tier runs on the local cluster by default)"
     for tool in REQUIRED_TOOLS:
         if shutil.which(tool) is None:
             return f"{tool} is not on PATH"
@@ -63,7 +66,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.e2e)
         if reason:  # ahead of the tests' own skip conditions: this is the reason that matters
             item.add_marker(
-                pytest.mark.skipif(True, reason=f"e2e needs KIND and Docker: {reason}"),
+                pytest.mark.skipif(
+                    True, reason=f"the KIND e2e tier needs KIND and Docker: {reason}"
+                ),
                 append=False,
             )
 

@@ -1,7 +1,7 @@
 """End to end on KIND with real Tekton: the deployed controller starts with its least-privilege RBAC,
 turns a WorkflowExecution into a PipelineRun from an OCI bundle, and mirrors the outcome.
 
-The successful run needs a pullable Tekton bundle of test/e2e/bundle/pipeline.yaml; no registry
+The successful run needs a pullable Tekton bundle of test/e2e/kind/bundle/pipeline.yaml; no registry
 exists on the test machines, so it is provided from outside through ``WFE_E2E_BUNDLE`` (see
 docs/deployment.md, "End-to-end tests").
 """
@@ -107,7 +107,7 @@ def test_unresolvable_bundle_fails_the_execution_with_details(
 
 @pytest.mark.skipif(
     not BUNDLE,
-    reason="WFE_E2E_BUNDLE is unset: push test/e2e/bundle/pipeline.yaml with "
+    reason="WFE_E2E_BUNDLE is unset: push test/e2e/kind/bundle/pipeline.yaml with "
     "`hack/e2e-setup.sh bundle` and set WFE_E2E_BUNDLE to its reference",
 )
 def test_workflow_from_its_bundle_runs_to_completed(client: Client, namespace: str) -> None:
