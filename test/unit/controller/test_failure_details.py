@@ -128,6 +128,31 @@ def test_image_pull_failure_before_any_step_ran() -> None:
     assert "did not change the cluster" in details["naturalLanguageSummary"]
 
 
+def test_image_pull_failure_as_real_tekton_writes_it_is_not_an_execution_failure() -> None:
+    # Tekton v1.12.0 (seen on the e2e tier): the step that never got its image is "terminated" with
+    # Tekton's placeholder exit code 1, the pod's start time as startedAt, and terminationReason.
+    never_pulled = step("run", exit_code=1, reason="TaskRunImagePullFailed")
+    never_pulled["terminated"]["message"] = (
+        "Step run terminated as pod wfe-1-remediate-pod is terminated"
+    )
+    never_pulled["terminationReason"] = "TaskRunImagePullFailed"
+    pulled = task_run(
+        "remediate",
+        status="False",
+        reason="TaskRunImagePullFailed",
+        message='the step "run" in TaskRun "wfe-1-remediate" failed to pull the image "". The pod '
+        'errored with the message: "Back-off pulling image "registry.invalid/tool:v1"."',
+        steps=[never_pulled],
+    )
+    pr = pipeline_run(reason="Failed", message=TASKS_FAILED, task_runs=[pulled])
+
+    details = failure_details(pr, [pulled], NOW)
+
+    assert details["reason"] == FailureReason.IMAGE_PULL_BACK_OFF
+    assert details["wasExecutionFailure"] is False
+    assert "failedStepName" not in details and "exitCode" not in details
+
+
 def test_configuration_error_before_any_task_was_created() -> None:
     message = (
         "Error retrieving pipeline for pipelinerun kubernaut-workflows/wfe-cf0cc089293b1165: "

@@ -26,6 +26,9 @@ MESSAGE_MAX_LENGTH: Final = 4096
 _FAILURE_IGNORED: Final = "FailureIgnored"
 # Kubelet's startedAt for a container that never started.
 _NEVER_STARTED: Final = "1970-01-01T00:00:00Z"
+# A step Tekton stopped because its image never came: it never ran, whatever its startedAt says
+# (Tekton v1.12 writes the pod's start time there).
+_IMAGE_NEVER_PULLED: Final = "TaskRunImagePullFailed"
 _END_OF_TIME: Final = datetime.max.replace(tzinfo=UTC)
 
 
@@ -53,8 +56,11 @@ def failure_details(
     task_run = failed.task_run if failed else {}
     task_verdict = succeeded_condition(task_run)
     steps = (task_run.get("status") or {}).get("steps") or []
-    # Tekton gives steps it stopped before they started a synthetic exit code 1: skip those.
-    failed_step = next((s for s in steps if _exit_code(s) and _step_started(s)), None)
+    # Tekton gives the steps it stopped a placeholder exit code 1: only a step's own exit counts.
+    failed_step = next(
+        (s for s in steps if _exit_code(s) and _step_started(s) and not _stopped_by_tekton(s)),
+        None,
+    )
 
     reason = classify(_evidence(verdict, task_verdict, steps, failed_step))
     message = _message(verdict, task_verdict if failed else None)
@@ -208,11 +214,20 @@ def _exit_code(step: dict[str, Any]) -> int:
 
 def _step_started(step: dict[str, Any]) -> bool:
     """Whether the step's container ever ran. When Tekton stops a TaskRun it marks steps that
-    never started as terminated without a startedAt."""
+    never started as terminated without a startedAt, or (image never pulled) with its reason."""
     if step.get("running"):
         return True
-    started_at = _step_state(step, "terminated").get("startedAt")
+    terminated = _step_state(step, "terminated")
+    if _IMAGE_NEVER_PULLED in (terminated.get("reason"), step.get("terminationReason")):
+        return False
+    started_at = terminated.get("startedAt")
     return bool(started_at) and started_at != _NEVER_STARTED
+
+
+def _stopped_by_tekton(step: dict[str, Any]) -> bool:
+    """Tekton ended the step itself (timeout, cancellation, image pull): StepState's
+    terminationReason then holds one of Tekton's TaskRun reasons, and the exit code is Tekton's."""
+    return str(step.get("terminationReason") or "").startswith("TaskRun")
 
 
 def _any_step_started(task_run: dict[str, Any]) -> bool:
