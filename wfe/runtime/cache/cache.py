@@ -17,6 +17,7 @@ import structlog
 
 from wfe.runtime.cache.index import NAMESPACE_INDEX, Object, field_index_name, object_key
 from wfe.runtime.cache.informer import SharedIndexInformer, strip_managed_fields
+from wfe.runtime.cache.processor import DEFAULT_RESYNC_SECONDS, jittered_resync_period
 from wfe.runtime.cache.reflector import ReflectorOptions
 from wfe.runtime.cache.store import Indexer
 from wfe.runtime.client import Client, Resource
@@ -32,7 +33,9 @@ class Cache:
     """Informers by resource, started together, plus reads served from their indexers.
 
     ``default_namespace`` confines informers of namespaced resources that name no namespace of
-    their own, and is the namespace of a ``get`` that names none.
+    their own, and is the namespace of a ``get`` that names none. ``resync_period`` is
+    controller-runtime's SyncPeriod (default 10 h): each informer resyncs its handlers every
+    period, jittered by ±10 % per informer; None turns resyncs off.
     """
 
     def __init__(
@@ -41,8 +44,10 @@ class Cache:
         *,
         default_namespace: str | None = None,
         reflector_options: ReflectorOptions | None = None,
+        resync_period: float | None = DEFAULT_RESYNC_SECONDS,
     ):
         self._client = client
+        self._resync_period = resync_period
         self._default_namespace = default_namespace
         self._reflector_options = reflector_options
         self._lock = threading.Lock()
@@ -78,6 +83,11 @@ class Cache:
                     field_selector=field_selector,
                     reflector_options=self._reflector_options,
                     transform=strip_managed_fields,
+                    resync_period=(
+                        None
+                        if self._resync_period is None
+                        else jittered_resync_period(self._resync_period)
+                    ),
                 )
                 self._informers[resource] = informer
                 if self._started:
