@@ -70,17 +70,28 @@ def datastorage_token_file(config: Config) -> str | None:
 
 
 class AuditRunnable:
-    """Lets the manager start the audit recorder first and stop it last (it flushes on stop)."""
+    """Lets the manager start the audit recorder first and stop it last.
+
+    The flush happens in ``wait``, so the manager bounds it by what is left of the shutdown budget
+    (nothing after a lost lease: undelivered events stay in the spool for the next run).
+    """
 
     def __init__(self, recorder: Recorder):
         self._recorder = recorder
 
     def start(self, stop_event: threading.Event) -> None:
-        del stop_event  # the manager calls stop()
+        del stop_event  # the manager calls stop() and wait()
         self._recorder.start()
 
     def stop(self) -> None:
-        self._recorder.stop()
+        pass  # the flush is bounded: it runs in wait()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is None:
+            self._recorder.stop()
+        else:
+            self._recorder.stop(timeout)
+        return True
 
 
 class ApiServerCheck:
@@ -172,7 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         leader_elect=config.leader_elect,
     )
     try:
-        client = Client(load_configuration(config.kubeconfig))
+        client = Client(
+            load_configuration(config.kubeconfig),
+            qps=config.kube_api_qps,
+            burst=config.kube_api_burst,
+        )
         check_apis_served(client)
         manager = build_manager(config, client)
     except (ConfigError, StartupError) as err:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s_client
 
-from wfe.runtime.client import ApiConnectionError, ApiError, Client, Resource
+from wfe.runtime.client import ApiConnectionError, ApiError, Client, ClientFencedError, Resource
 from wfe.runtime.client.flowcontrol import TokenBucket, retry_after_seconds
 from wfe.runtime.metrics.registry import REGISTRY
 
@@ -219,3 +219,16 @@ def test_retry_after_is_honoured_only_on_throttling_and_server_errors(
 ) -> None:
     headers = {"Retry-After": header} if header is not None else {}
     assert retry_after_seconds(status, headers) == expected
+
+
+def test_a_fenced_client_still_reads_but_no_write_leaves_it(server: ScriptedServer) -> None:
+    client = client_for(server)
+    twin = client.with_own_rate_limiter()
+
+    client.fence("leader election lost")
+
+    assert client.get(CONFIGMAPS, "a", "ns")["metadata"]["resourceVersion"] == "1"
+    for writer in (client, twin):
+        with pytest.raises(ClientFencedError, match="leader election lost"):
+            writer.create(CONFIGMAPS, {"metadata": {"name": "a", "namespace": "ns"}})
+    assert [line.split()[0] for line, _ in server.seen] == ["GET"]

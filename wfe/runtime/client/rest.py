@@ -23,7 +23,12 @@ from kubernetes.client.rest import RESTClientObject
 from urllib3.exceptions import HTTPError
 
 from wfe.runtime.client.config import load_configuration
-from wfe.runtime.client.errors import ApiConnectionError, ApiError, is_not_found
+from wfe.runtime.client.errors import (
+    ApiConnectionError,
+    ApiError,
+    ClientFencedError,
+    is_not_found,
+)
 from wfe.runtime.client.flowcontrol import (
     CONNECTION_RESET_RETRY_SECONDS,
     MAX_RETRIES,
@@ -51,6 +56,7 @@ _PATCH_CONTENT_TYPES = {
 }
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+_READ_METHODS = frozenset(("GET", "HEAD"))
 USER_AGENT = "workflowexecution-controller/python"
 # Client-side token bucket defaults (--kube-api-qps/--kube-api-burst). controller-runtime's 20/30
 # would throttle this controller far below what it measured it needs: a burst of 300 workflows
@@ -87,6 +93,21 @@ class Client:
         self.max_retries = MAX_RETRIES
         self.connection_reset_retry_seconds = CONNECTION_RESET_RETRY_SECONDS
         self._sleep: Callable[[float], None] = time.sleep
+        # shared with every twin (with_own_rate_limiter): fencing one fences them all
+        self._fence: list[str] = []
+
+    def fence(self, reason: str) -> None:
+        """From now on every request that could change something fails at once (reads still go).
+
+        A replica that lost its leader lease calls this: its reconcile threads cannot be killed,
+        but none of their writes may reach the API server once another replica may lead.
+        """
+        if not self._fence:
+            self._fence.append(reason)
+
+    @property
+    def fenced(self) -> bool:
+        return bool(self._fence)
 
     def with_own_rate_limiter(self) -> Client:
         """A client sharing this one's connections and credentials with a bucket of its own.
@@ -157,6 +178,8 @@ class Client:
         """One request with client-go's flow control: the token bucket before every attempt,
         retries after the server's Retry-After and of reads on a connection reset. ``deadline``
         (monotonic) bounds the retries; a wait that would pass it is not made."""
+        if self._fence and method not in _READ_METHODS:
+            raise ClientFencedError(f"{method} {path} refused: {self._fence[0]}")
         url = self._host + path
         params = {k: _query_value(v) for k, v in (query or {}).items() if v is not None}
         if params:
