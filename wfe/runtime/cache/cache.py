@@ -12,6 +12,7 @@ import builtins
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import structlog
 
@@ -23,6 +24,7 @@ from wfe.runtime.cache.store import Indexer
 from wfe.runtime.client import Client, Resource
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 class ResourceNotCachedError(LookupError):
@@ -184,6 +186,17 @@ class Cache:
     def by_index(self, resource: Resource, index_name: str, value: str) -> builtins.list[Object]:
         """Cached objects (copies) indexed under ``value`` in ``index_name``, in key order."""
         return self._indexer(resource).by_index(index_name, value)
+
+    def peek(
+        self, resource: Resource, name: str, namespace: str | None, view: Callable[[Object], T]
+    ) -> T | None:
+        """``view`` of the cached object, without a copy (see :meth:`Indexer.peek`); None if absent."""
+        namespace = self._effective_namespace(resource, namespace)
+        return self._indexer(resource).peek(object_key(namespace, name), view)
+
+    def count_by_index(self, resource: Resource, index_name: str, value: str) -> int:
+        """How many cached objects are indexed under ``value``: no object is read or copied."""
+        return self._indexer(resource).index_count(index_name, value)
 
     def _indexer(self, resource: Resource) -> Indexer:
         with self._lock:

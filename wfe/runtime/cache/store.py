@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 import structlog
 
@@ -27,6 +28,7 @@ from wfe.runtime.cache.index import IndexFunc, Object, meta_namespace_key
 log = structlog.get_logger(__name__)
 
 Predicate = Callable[[Object], bool]
+T = TypeVar("T")
 
 
 def copy_object(obj: Object) -> Object:
@@ -165,6 +167,22 @@ class Indexer:
         return [copy_object(obj) for obj in stored if where is None or where(obj)]
 
     # --- reads (no copies) -----------------------------------------------------------------------
+
+    def peek(self, key: str, view: Callable[[Object], T]) -> T | None:
+        """``view`` of the stored object under ``key`` (None when absent), without copying it.
+
+        ``view`` runs under the store's lock on the store's own dict: it must be quick, must not
+        modify what it is shown and must return no part of it that could be modified later (a
+        string or a number, say).
+        """
+        with self._lock:
+            stored = self._items.get(key)
+            return None if stored is None else view(stored)
+
+    def index_count(self, index_name: str, value: str) -> int:
+        """How many objects are indexed under ``value`` in ``index_name``."""
+        with self._lock:
+            return len(self._index(index_name).get(value, ()))
 
     def list_keys(self) -> builtins.list[str]:
         with self._lock:
