@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 import structlog
 
 from wfe.audit.factory import SERVICE_ACCOUNT_TOKEN_FILE, build_recorder
-from wfe.audit.recorder import Recorder
+from wfe.audit.recorder import DEFAULT_STOP_TIMEOUT, Recorder
 from wfe.config import Config, ConfigurationError, parse, wants_version
 from wfe.controller.pipelinerun import ExecutionSettings
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
@@ -73,7 +73,7 @@ class AuditRunnable:
     """Lets the manager start the audit recorder first and stop it last.
 
     The flush happens in ``wait``, so the manager bounds it by what is left of the shutdown budget
-    (nothing after a lost lease: undelivered events stay in the spool for the next run).
+    (at most 5 s; nothing after a lost lease: undelivered events stay in the spool for the next run).
     """
 
     def __init__(self, recorder: Recorder):
@@ -87,10 +87,8 @@ class AuditRunnable:
         pass  # the flush is bounded: it runs in wait()
 
     def wait(self, timeout: float | None = None) -> bool:
-        if timeout is None:
-            self._recorder.stop()
-        else:
-            self._recorder.stop(timeout)
+        limit = DEFAULT_STOP_TIMEOUT if timeout is None else min(timeout, DEFAULT_STOP_TIMEOUT)
+        self._recorder.stop(limit)
         return True
 
 
