@@ -165,11 +165,6 @@ class SharedIndexInformer:
                     Change(ChangeType.UPDATED, obj, obj, resync=True), listeners
                 )
 
-    @property
-    def pending_notifications(self) -> int:
-        """Notifications queued to handlers but not delivered yet (all handlers together)."""
-        return self._processor.pending()
-
 
 class _InformerFeed:
     """The store the reflector writes to: the informer's indexer plus its notifications."""

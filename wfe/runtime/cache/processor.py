@@ -64,12 +64,6 @@ class ProcessorListener:
     def thread(self) -> threading.Thread:
         return self._thread
 
-    @property
-    def pending(self) -> int:
-        """Notifications queued but not yet delivered."""
-        with self._cond:
-            return len(self._buffer)
-
     def add(self, item: _Item) -> None:
         """Queues a change (or a callback to run once everything before it was delivered)."""
         with self._cond:
@@ -188,9 +182,6 @@ class SharedProcessor:
         if self._resync_thread.ident:
             started.append(self._resync_thread)
         return started
-
-    def pending(self) -> int:
-        return sum(listener.pending for listener in self._listeners)
 
     def start(self) -> None:
         if self._started:

@@ -149,7 +149,6 @@ class Client:
             body=body,
             content_type=content_type,
             timeout=urllib3.Timeout(total=timeout or self.timeout),
-            stream=False,
             deadline=None if timeout is None else time.monotonic() + timeout,
             compressed=compressed,
         )
@@ -171,7 +170,6 @@ class Client:
         body: Any,
         content_type: str,
         timeout: urllib3.Timeout,
-        stream: bool,
         deadline: float | None = None,
         compressed: bool = False,
     ) -> urllib3.BaseHTTPResponse:
@@ -382,7 +380,6 @@ class Client:
             body=None,
             content_type="application/json",
             timeout=urllib3.Timeout(connect=self.timeout, read=inactivity_timeout),
-            stream=True,
         )
         return WatchStream(response)
 
