@@ -310,6 +310,9 @@ def test_after_a_compaction_expired_its_version_the_informer_relists_and_reports
     assert sorted(handler.of("add")) == ["changed", "created", "kept", "removed"]
     changed = informer.indexer.get_by_key(f"{namespace}/changed")
     assert changed is not None and changed["message"] == "changed while offline"
+    # the relist re-delivered only what changed, not every unchanged object as an update
+    wait_for(lambda: handler.of("update") == ["changed"], message="the one real update")
+    assert "kept" not in handler.of("update")
 
 
 # --- selectors ---------------------------------------------------------------------------------
