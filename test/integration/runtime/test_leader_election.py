@@ -286,7 +286,11 @@ class StubbornWriter:
 
 
 class SlowFlush:
-    """Stands for the audit recorder: its flush takes as long as it is allowed to."""
+    """Stands for the audit recorder: its flush takes as long as it is allowed to (until the
+    test ends)."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
 
     def start(self, stop_event: threading.Event) -> None:
         pass
@@ -295,7 +299,7 @@ class SlowFlush:
         pass
 
     def wait(self, timeout: float | None = None) -> bool:
-        time.sleep(min(timeout if timeout is not None else 30.0, 30.0))
+        self.done.wait(timeout)
         return True
 
 
@@ -304,12 +308,14 @@ def test_a_manager_that_loses_its_lease_stops_writing_and_exits_at_once_without_
 ) -> None:
     admin_client.create(CONFIGMAPS, {"metadata": {"name": "target", "namespace": namespace}})
     writers: list[StubbornWriter] = []
+    flushes: list[SlowFlush] = []
 
     def replica() -> RunningManager:
         client = Client(admin_client.configuration)  # the replica's own, fenceable client
         writer = StubbornWriter(client, namespace, "target")
         writers.append(writer)
-        return managers(client, writer, SlowFlush())
+        flushes.append(SlowFlush())
+        return managers(client, writer, flushes[-1])
 
     first = replica()
     assert first.work.started.wait(10)
@@ -349,3 +355,5 @@ def test_a_manager_that_loses_its_lease_stops_writing_and_exits_at_once_without_
     finally:
         for writer in writers:
             writer.halt()
+        for flush in flushes:
+            flush.done.set()
