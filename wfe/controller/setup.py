@@ -16,6 +16,7 @@ from wfe.audit.events import AuditEvent
 from wfe.audit.recorder import Recorder
 from wfe.controller import metrics
 from wfe.controller.dependencies import EventSink
+from wfe.controller.phases.pending import StaleLockRetriesExhaustedError
 from wfe.controller.reconciler import CONTROLLER_NAME, WorkflowExecutionReconciler, utc_now
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.controller.settings import ControllerSettings
@@ -90,6 +91,8 @@ def setup_controller(
         reconciler,
         max_concurrent_reconciles=max_concurrent_reconciles,
         log_fields=correlation_log_fields(cache),
+        # raised on purpose (retried with backoff); any other exception is a bug: a panic
+        expected_errors=(StaleLockRetriesExhaustedError,),
     )
     controller.watch(Kind(wfe_informer, EnqueueRequestForObject()))
     # every PipelineRun change, status-only ones included, reconciles its WorkflowExecution
