@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 import structlog
 
 from wfe.audit.factory import SERVICE_ACCOUNT_TOKEN_FILE, build_recorder
-from wfe.audit.recorder import Recorder
+from wfe.audit.recorder import DEFAULT_STOP_TIMEOUT, Recorder
 from wfe.config import Config, ConfigurationError, parse, wants_version
 from wfe.controller.pipelinerun import ExecutionSettings
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
@@ -70,17 +70,26 @@ def datastorage_token_file(config: Config) -> str | None:
 
 
 class AuditRunnable:
-    """Lets the manager start the audit recorder first and stop it last (it flushes on stop)."""
+    """Lets the manager start the audit recorder first and stop it last.
+
+    The flush happens in ``wait``, so the manager bounds it by what is left of the shutdown budget
+    (at most 5 s; nothing after a lost lease: undelivered events stay in the spool for the next run).
+    """
 
     def __init__(self, recorder: Recorder):
         self._recorder = recorder
 
     def start(self, stop_event: threading.Event) -> None:
-        del stop_event  # the manager calls stop()
+        del stop_event  # the manager calls stop() and wait()
         self._recorder.start()
 
     def stop(self) -> None:
-        self._recorder.stop()
+        pass  # the flush is bounded: it runs in wait()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        limit = DEFAULT_STOP_TIMEOUT if timeout is None else min(timeout, DEFAULT_STOP_TIMEOUT)
+        self._recorder.stop(limit)
+        return True
 
 
 class ApiServerCheck:
@@ -172,7 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         leader_elect=config.leader_elect,
     )
     try:
-        client = Client(load_configuration(config.kubeconfig))
+        client = Client(
+            load_configuration(config.kubeconfig),
+            qps=config.kube_api_qps,
+            burst=config.kube_api_burst,
+        )
         check_apis_served(client)
         manager = build_manager(config, client)
     except (ConfigError, StartupError) as err:

@@ -39,6 +39,8 @@ class Config:
     datastorage_token_file: str | None
     audit_spool_dir: str | None
     graceful_shutdown_timeout: float
+    kube_api_qps: float = 500.0
+    kube_api_burst: int = 1000
 
 
 # name, default, kind, help. Kind: str | bool | int | duration | choice:<a,b>.
@@ -102,6 +104,13 @@ _FLAGS: tuple[tuple[str, Any, str, str], ...] = (
         "durable spool directory for audit events (default: in memory)",
     ),
     ("graceful-shutdown-timeout", "30s", "duration", "bound on in-flight work at shutdown"),
+    (
+        "kube-api-qps",
+        500.0,
+        "float",
+        "client-side limit on API requests per second (token bucket; 0 turns it off)",
+    ),
+    ("kube-api-burst", 1000, "int", "requests the client-side limit lets through at once"),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -195,6 +204,11 @@ def _convert(raw: Any, kind: str, source: str) -> Any:
             return int(text)
         except ValueError:
             raise ConfigurationError(f"{source}: expected a whole number, got {text!r}") from None
+    if kind == "float":
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigurationError(f"{source}: expected a number, got {text!r}") from None
     if kind == "duration":
         try:
             return parse_go_duration(text)
@@ -219,6 +233,10 @@ def _check(config: Config) -> None:
         raise ConfigurationError("--cooldown-period must not be negative")
     if config.default_timeout <= 0:
         raise ConfigurationError("--default-timeout must be positive")
+    if config.kube_api_qps < 0:
+        raise ConfigurationError("--kube-api-qps must not be negative (0 turns the limit off)")
+    if config.kube_api_burst < 1:
+        raise ConfigurationError("--kube-api-burst must be at least 1")
     if config.audit_sink == "datastorage" and not config.datastorage_url:
         raise ConfigurationError("--audit-sink=datastorage needs --datastorage-url")
     for flag, address in (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,6 +43,9 @@ SPEC_METRICS = [
     "workflowexecution_errors_total",
     "workflowexecution_audit_events_total",
     "workflowexecution_audit_backlog",
+    "rest_client_requests_total",
+    "rest_client_request_duration_seconds",
+    "rest_client_rate_limiter_duration_seconds",
 ]
 
 
@@ -126,6 +130,11 @@ def test_binary_serves_probes_and_every_spec_metric_then_stops_on_sigterm(
     missing = [name for name in SPEC_METRICS if f"# TYPE {name} " not in scrape]
     assert missing == []
     assert "_created" not in scrape
+    # the discovery, lists and watches of start-up, counted as client-go counts them
+    assert re.search(
+        r'rest_client_requests_total\{code="200",host="127\.0\.0\.1:\d+",method="GET"\} [1-9]',
+        scrape,
+    )
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=35) == 0

@@ -16,10 +16,12 @@ from wfe.audit.events import AuditEvent
 from wfe.audit.recorder import Recorder
 from wfe.controller import metrics
 from wfe.controller.dependencies import EventSink
+from wfe.controller.phases.pending import StaleLockRetriesExhaustedError
 from wfe.controller.reconciler import CONTROLLER_NAME, WorkflowExecutionReconciler, utc_now
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.controller.settings import ControllerSettings
 from wfe.runtime.cache.cache import Cache
+from wfe.runtime.cache.index import index_by_field
 from wfe.runtime.client import Client
 from wfe.runtime.controller import Controller
 from wfe.runtime.handler import EnqueueRequestForObject, EnqueueRequestsFromMapFunc
@@ -27,11 +29,33 @@ from wfe.runtime.reconcile import Request
 from wfe.runtime.source import Kind
 
 Object = dict[str, Any]
+PHASE_FIELD = "status.phase"
 
 
 def target_resource_of(obj: Object) -> list[str]:
     target = (obj.get("spec") or {}).get("targetResource")
     return [target] if isinstance(target, str) and target else []
+
+
+def correlation_id_of(wfe: Object) -> str:
+    """SPEC §8's correlation_id: the name of the RemediationRequest behind the WFE."""
+    ref = (wfe.get("spec") or {}).get("remediationRequestRef") or {}
+    name = ref.get("name") if isinstance(ref, dict) else None
+    return name if isinstance(name, str) else ""
+
+
+def correlation_log_fields(cache: Cache) -> Callable[[Request], dict[str, str]]:
+    """Per-request log fields for the runtime controller: every line of a reconcile, the
+    runtime's own "Reconciler error" included, carries the WFE's correlation_id (read from the
+    cache without a copy)."""
+
+    def fields(request: Request) -> dict[str, str]:
+        correlation_id = cache.peek(
+            WORKFLOW_EXECUTIONS, request.name, request.namespace, correlation_id_of
+        )
+        return {"correlation_id": correlation_id} if correlation_id else {}
+
+    return fields
 
 
 def workflow_execution_of(pipeline_run: Object) -> list[Request]:
@@ -54,6 +78,7 @@ def setup_controller(
 ) -> Controller:
     wfe_informer = cache.informer_for(WORKFLOW_EXECUTIONS, namespace=watch_namespace)
     cache.index_field(WORKFLOW_EXECUTIONS, TARGET_RESOURCE_FIELD, target_resource_of)
+    phase_index = cache.index_field(WORKFLOW_EXECUTIONS, PHASE_FIELD, index_by_field(PHASE_FIELD))
     # only PipelineRuns this controller labelled, only in the execution namespace
     pipeline_run_informer = cache.informer_for(
         PIPELINE_RUNS,
@@ -62,7 +87,12 @@ def setup_controller(
     )
     reconciler = WorkflowExecutionReconciler(client, cache, events, audit, settings, clock)
     controller = Controller(
-        CONTROLLER_NAME, reconciler, max_concurrent_reconciles=max_concurrent_reconciles
+        CONTROLLER_NAME,
+        reconciler,
+        max_concurrent_reconciles=max_concurrent_reconciles,
+        log_fields=correlation_log_fields(cache),
+        # raised on purpose (retried with backoff); any other exception is a bug: a panic
+        expected_errors=(StaleLockRetriesExhaustedError,),
     )
     controller.watch(Kind(wfe_informer, EnqueueRequestForObject()))
     # every PipelineRun change, status-only ones included, reconciles its WorkflowExecution
@@ -80,11 +110,8 @@ def setup_controller(
     audit.set_listener(
         reconcile_audited, on_rejected=reconcile_audited, on_failed=reconcile_audited
     )
+    # counted from the phase index at scrape time: no object is read, let alone copied
     metrics.count_active_with(
-        lambda: sum(
-            1
-            for o in cache.list(WORKFLOW_EXECUTIONS)
-            if (o.get("status") or {}).get("phase") == Phase.RUNNING
-        )
+        lambda: cache.count_by_index(WORKFLOW_EXECUTIONS, phase_index, Phase.RUNNING)
     )
     return controller

@@ -2,17 +2,21 @@
 
 controller-runtime's semantics: a key is never reconciled twice at once; a raised exception retries
 with backoff; `Result.requeue_after` forgets the backoff and retries after the delay; a worker never
-dies of a reconcile. Every reconcile gets an ID, bound into logs and `current_reconcile_id()`.
+dies of a reconcile. Every reconcile gets an ID, bound into logs and `current_reconcile_id()`,
+plus whatever per-request fields the reconciler's `log_fields` supplies (the controller's own
+"Reconciler error" line carries them too).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import structlog
 
+from wfe.runtime.client import ApiError
 from wfe.runtime.log import reconcile_context
 from wfe.runtime.metrics.controller_metrics import (
     RESULT_ERROR,
@@ -30,27 +34,23 @@ log = structlog.get_logger(__name__)
 Reconciler = Callable[[Request], Result]
 
 # Go reconcilers return errors for failures they expect and panic on bugs. Python has only
-# exceptions, so the ones that signal a bug in the reconciler count as panics.
-PANIC_EXCEPTIONS: tuple[type[Exception], ...] = (
-    ArithmeticError,
-    AssertionError,
-    AttributeError,
-    LookupError,
-    NameError,
-    RecursionError,
-    TypeError,
-)
+# exceptions: those a reconciler raises on purpose (the API server said no, I/O failed, or a type
+# it declares in `expected_errors`) are errors; any other exception is a bug and counts as a panic.
+# Either way the request is retried with backoff and the controller carries on (controller-runtime's
+# RecoverPanic, its default).
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ApiError, OSError, TerminalError)
 
 # How often the thread watching the caller's stop event checks whether stop() was called directly.
 _STOP_EVENT_POLL_SECONDS = 0.5
 
 
+_RESERVED_LOG_KEYS = frozenset(("controller", "namespace", "name", "reconcile_id", "reconcileID"))
+
 # A reconcile makes a handful of API calls with 30 s timeouts; one running this long is stuck.
 DEFAULT_WEDGED_AFTER_SECONDS = 600.0
 
 
-class ReconcilerPanicError(Exception):
-    """Raised by `Controller.wait()` when a panic ended a controller built with recover_panic=False."""
+LogFields = Callable[[Request], Mapping[str, Any]]
 
 
 class Controller:
@@ -63,9 +63,12 @@ class Controller:
         *,
         max_concurrent_reconciles: int = 1,
         rate_limiter: RateLimiter | None = None,
-        recover_panic: bool = True,
         wedged_after: float = DEFAULT_WEDGED_AFTER_SECONDS,
+        expected_errors: tuple[type[BaseException], ...] = (),
+        log_fields: LogFields | None = None,
     ) -> None:
+        """``log_fields(request)`` returns extra keys bound to every log line of that request's
+        reconcile (it must be cheap and must not raise; a failure only loses the fields)."""
         if max_concurrent_reconciles < 1:
             raise ValueError(
                 f"max_concurrent_reconciles must be >= 1, got {max_concurrent_reconciles}"
@@ -74,7 +77,8 @@ class Controller:
         self._reconciler = reconciler
         self._max_concurrent_reconciles = max_concurrent_reconciles
         self._rate_limiter = rate_limiter
-        self._recover_panic = recover_panic
+        self._expected_errors = EXPECTED_ERRORS + expected_errors
+        self._log_fields = log_fields
         self._metrics = ControllerMetrics(name, max_concurrent_reconciles)
         self._log = log.bind(controller=name)
         self._lock = threading.Lock()
@@ -82,7 +86,6 @@ class Controller:
         self._queue: RateLimitingQueue[Request] | None = None
         self._workers: list[threading.Thread] = []
         self._stopping = threading.Event()
-        self._panic: Exception | None = None
         self._wedged_after = wedged_after
         self._in_flight: dict[int, tuple[Request, float]] = {}
 
@@ -140,17 +143,10 @@ class Controller:
             queue.shutdown()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the workers to exit after a stop; False if `timeout` seconds passed first.
-
-        Raises `ReconcilerPanicError` if an unrecovered panic stopped the controller.
-        """
+        """Wait for the workers to exit after a stop; False if `timeout` seconds passed first."""
         deadline = None if timeout is None else time.monotonic() + timeout
         for worker in self._workers:
             worker.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-        if self._panic is not None:
-            raise ReconcilerPanicError(
-                f"controller {self.name!r}: {self._panic!r}"
-            ) from self._panic
         finished = not any(worker.is_alive() for worker in self._workers)
         if finished:
             self._log.info("All workers finished")
@@ -211,7 +207,10 @@ class Controller:
         started = time.monotonic()
         with (
             reconcile_context(
-                controller=self.name, namespace=request.namespace, name=request.name
+                controller=self.name,
+                namespace=request.namespace,
+                name=request.name,
+                **self._request_log_fields(request),
             ) as reconcile_id,
             reconcile_id_bound(reconcile_id),
         ):
@@ -222,21 +221,28 @@ class Controller:
                 self._count_error()
                 log.error("Reconciler error", terminal=True, exc_info=True)
             except Exception as error:
-                if isinstance(error, PANIC_EXCEPTIONS):
-                    self._metrics.panics.inc()
-                    if not self._recover_panic:
-                        log.critical("Observed a panic in reconciler", exc_info=True)
-                        self._panic = error
-                        self.stop()
-                        return False
                 self._count_error()
                 queue.add_rate_limited(request)
-                log.error("Reconciler error", exc_info=True)
+                if isinstance(error, self._expected_errors):
+                    log.error("Reconciler error", exc_info=True)
+                else:
+                    self._metrics.panics.inc()
+                    log.error("Observed a panic in reconciler", panic=True, exc_info=True)
             else:
                 self._requeue_as_asked(queue, request, result)
             finally:
                 self._metrics.reconcile_time.observe(time.monotonic() - started)
         return True
+
+    def _request_log_fields(self, request: Request) -> dict[str, Any]:
+        if self._log_fields is None:
+            return {}
+        try:
+            fields = dict(self._log_fields(request))
+        except Exception:
+            log.debug("log fields of the request unavailable", exc_info=True)
+            return {}
+        return {k: v for k, v in fields.items() if k not in _RESERVED_LOG_KEYS}
 
     def _count_error(self) -> None:
         self._metrics.errors.inc()

@@ -5,7 +5,8 @@ lease's record change and takes over only once that record has stayed unchanged 
 duration, so clock skew between replicas never matters. The leader renews every ``retry_period``
 and stops leading at once when a renewal has not succeeded within ``renew_deadline``. Writes are
 optimistic (resourceVersion): a 409 means another candidate won the race. On a clean stop the
-leader releases the lease (empty holder, 1 s duration) so a standby takes over without waiting.
+leader releases the lease (empty holder, 1 s duration) so a standby takes over without waiting; a
+lease it lost it never releases (its work may still be running: the next leader waits it out).
 """
 
 from __future__ import annotations
@@ -194,10 +195,10 @@ class LeaderElector:
         self._leading.clear()
         report_leading(self.name, False)
         if lost:
+            # controller-runtime: stop at once and never release a lease we lost, since in-flight
+            # work may still be writing; the next leader waits out the lease instead
             log.error("leader lease lost: stopping work", lease=self._lock.describe())
             _call_logged(self._on_stopped_leading)
-            if self._release_on_cancel:
-                self._release()  # best effort: if the lease is still ours, hand it over quickly
             return
         if self._release_on_stop:
             self._release()

@@ -2,9 +2,10 @@
 
 Start order (controller-runtime's): metrics and health probe servers → caches, waiting for their
 first sync → runnables that do not need leadership → leader election → runnables that need it,
-once elected. Losing the lease is fatal: everything stops and ``start`` raises, so the process
-exits and restarts as a standby, as a controller-runtime binary does. Shutdown runs in reverse
-order within one graceful timeout for the whole sequence.
+once elected. Losing the lease is fatal: the client is fenced (no write leaves the process any
+more), everything stops without waiting and without releasing the lease, and ``start`` raises, so
+the process exits and restarts as a standby, as a controller-runtime binary does. Shutdown runs in
+reverse order within one graceful timeout for the whole sequence, every stop step included.
 """
 
 from __future__ import annotations
@@ -103,7 +104,8 @@ class Manager:
             if not leader_election_id:
                 raise ValueError("leader election needs a leader election ID (the Lease name)")
             self._elector = LeaderElector(
-                client,
+                # a bucket of its own: renewals must never queue behind the workers' requests
+                client.with_own_rate_limiter(),
                 lease_name=leader_election_id,
                 namespace=leader_election_namespace or _in_cluster_namespace(),
                 identity=f"{socket.gethostname()}_{uuid.uuid4()}",
@@ -246,6 +248,8 @@ class Manager:
             if self._stopping:
                 return
             self._leadership_lost = True
+        # Reconcile threads cannot be killed: from here on none of their writes leaves the process.
+        self._client.fence("leader election lost: this replica no longer leads")
         self._fail(ManagerError("leader election lost"))
 
     def _fail(self, err: BaseException) -> None:

@@ -7,13 +7,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from support.identities import CONTROLLER_USER
 from support.rbac import apply_controller_rbac
 from support.wait import wait_for
 
-from wfe.runtime.client import LEASES, ApiError, Client, is_conflict
+from wfe.runtime.client import LEASES, ApiError, Client, ClientFencedError, Resource, is_conflict
 from wfe.runtime.envtest import ControlPlane
 from wfe.runtime.leaderelection import LeaderElectionRecord, LeaderElector
 from wfe.runtime.manager import Manager, ManagerError
@@ -134,8 +135,9 @@ class Work:
 
 
 class RunningManager:
-    def __init__(self, client: Client, namespace: str, lease_name: str) -> None:
+    def __init__(self, client: Client, namespace: str, lease_name: str, *runnables: Any) -> None:
         self.lease_name = lease_name
+        self.client = client
         self.work = Work()
         self.manager = Manager(
             client,
@@ -149,6 +151,8 @@ class RunningManager:
             retry_period=RETRY_PERIOD,
         )
         self.manager.add(self.work)
+        for runnable in runnables:
+            self.manager.add(runnable)
         self.stop = threading.Event()
         self.error: ManagerError | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -167,12 +171,14 @@ class RunningManager:
 
 
 @pytest.fixture
-def managers(admin_client: Client, namespace: str) -> Iterator[Callable[[], RunningManager]]:
+def managers(admin_client: Client, namespace: str) -> Iterator[Callable[..., RunningManager]]:
     lease_name = f"wfe-{uuid.uuid4().hex[:8]}"
     started: list[RunningManager] = []
 
-    def start() -> RunningManager:
-        started.append(RunningManager(admin_client, namespace, lease_name))
+    def start(client: Client | None = None, *runnables: Any) -> RunningManager:
+        # a client of its own, as a replica has: losing the lease fences it
+        client = client or Client(admin_client.configuration)
+        started.append(RunningManager(client, namespace, lease_name, *runnables))
         return started[-1]
 
     yield start
@@ -193,11 +199,11 @@ def test_only_the_elected_manager_runs_its_controllers_and_hands_over_on_shutdow
     assert standby.work.started.wait(LEASE_DURATION)  # released: no wait for expiry
 
 
-def usurp(client: Client, namespace: str, lease_name: str) -> bool:
+def usurp(client: Client, namespace: str, lease_name: str, seconds: int = 3600) -> bool:
     """Write another holder into the lease; False when the leader renewed in between (409)."""
     lease = client.get(LEASES, lease_name, namespace)
     lease["spec"]["holderIdentity"] = "usurper"
-    lease["spec"]["leaseDurationSeconds"] = 3600
+    lease["spec"]["leaseDurationSeconds"] = seconds
     try:
         client.update(LEASES, lease)
     except ApiError as err:
@@ -245,3 +251,109 @@ def test_the_controller_role_suffices_to_lead_and_release(
     finally:
         assert replica.elector.stop(5)
     assert lease_record(admin_client, CONTROLLER_NAMESPACE, lease_name).holder_identity == ""
+
+
+CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
+
+
+class StubbornWriter:
+    """Stands for reconciles still in flight: keeps writing a ConfigMap, whatever it is told."""
+
+    def __init__(self, client: Client, namespace: str, name: str) -> None:
+        self._client, self._namespace, self._name = client, namespace, name
+        self.written = 0
+        self.fenced = 0
+        self._halt = threading.Event()
+
+    def start(self, stop_event: threading.Event) -> None:
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def stop(self) -> None:
+        pass  # an in-flight reconcile does not stop when asked
+
+    def halt(self) -> None:
+        self._halt.set()
+
+    def _run(self) -> None:
+        while not self._halt.wait(0.02):
+            try:
+                self._client.patch(
+                    CONFIGMAPS, self._name, {"data": {"n": str(self.written)}}, self._namespace
+                )
+                self.written += 1
+            except ClientFencedError:
+                self.fenced += 1
+
+
+class SlowFlush:
+    """Stands for the audit recorder: its flush takes as long as it is allowed to (until the
+    test ends)."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+    def start(self, stop_event: threading.Event) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.done.wait(timeout)
+        return True
+
+
+def test_a_manager_that_loses_its_lease_stops_writing_and_exits_at_once_without_releasing(
+    managers: Callable[..., RunningManager], admin_client: Client, namespace: str
+) -> None:
+    admin_client.create(CONFIGMAPS, {"metadata": {"name": "target", "namespace": namespace}})
+    writers: list[StubbornWriter] = []
+    flushes: list[SlowFlush] = []
+
+    def replica() -> RunningManager:
+        client = Client(admin_client.configuration)  # the replica's own, fenceable client
+        writer = StubbornWriter(client, namespace, "target")
+        writers.append(writer)
+        flushes.append(SlowFlush())
+        return managers(client, writer, flushes[-1])
+
+    first = replica()
+    assert first.work.started.wait(10)
+    wait_for(lambda: writers[0].written > 0, message="the leader writing")
+    second = replica()
+    try:
+        # the lease changes hands behind the leader's back (as after a partition longer than
+        # the renew deadline); it expires soon so the second replica can take over
+        wait_for(
+            lambda: usurp(admin_client, namespace, first.lease_name, seconds=3),
+            message="another holder to win the lease",
+        )
+        # at once: a graceful stop would wait for SlowFlush (30 s) and the stubborn writer
+        first.thread.join(10)
+        assert not first.thread.is_alive(), "the deposed manager did not exit at once"
+        assert isinstance(first.error, ManagerError)
+        version_at_loss = admin_client.get(CONFIGMAPS, "target", namespace)["metadata"][
+            "resourceVersion"
+        ]
+        written_at_loss = writers[0].written
+
+        # a lost lease is never released: the holder is still the usurper (or, later, the next leader)
+        record = lease_record(admin_client, namespace, first.lease_name)
+        assert record.holder_identity == "usurper"
+
+        wait_for(
+            lambda: writers[0].fenced >= 5, message="the deposed leader's writers to keep trying"
+        )
+        assert writers[0].written == written_at_loss, "a write left the deposed leader"
+        assert (
+            admin_client.get(CONFIGMAPS, "target", namespace)["metadata"]["resourceVersion"]
+            == version_at_loss
+        )
+
+        assert second.work.started.wait(10), "the standby never took over"
+        assert lease_record(admin_client, namespace, first.lease_name).holder_identity != ""
+    finally:
+        for writer in writers:
+            writer.halt()
+        for flush in flushes:
+            flush.done.set()

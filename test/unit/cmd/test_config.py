@@ -23,6 +23,18 @@ def test_defaults_match_the_spec() -> None:
     assert config.max_concurrent_reconciles == 4
     assert config.watch_namespace is None
     assert (config.log_format, config.audit_sink) == ("json", "log")
+    assert (config.kube_api_qps, config.kube_api_burst) == (500.0, 1000)
+
+
+def test_the_client_side_limit_comes_from_flags_env_or_file(tmp_path: Path) -> None:
+    file = tmp_path / "config.yaml"
+    file.write_text("kube-api-burst: 60\n")
+    config = parse(
+        ["--config", str(file), "--kube-api-qps", "40.5"], environ={"WFE_KUBE_API_BURST": "70"}
+    )
+    assert (config.kube_api_qps, config.kube_api_burst) == (40.5, 70)
+    assert parse(["--config", str(file)], environ={}).kube_api_burst == 60
+    assert parse(["--kube-api-qps", "0"], environ={}).kube_api_qps == 0.0  # no limit
 
 
 def test_flags_win_over_env_which_wins_over_the_file(tmp_path: Path) -> None:
@@ -55,6 +67,9 @@ def test_boolean_flag_without_value_means_true() -> None:
         (["--audit-sink", "datastorage"], {}, "needs --datastorage-url"),
         (["--metrics-bind-address", "9090"], {}, "expected host:port"),
         (["--no-such-flag"], {}, "invalid command line"),
+        (["--kube-api-qps", "fast"], {}, "--kube-api-qps: expected a number"),
+        ([], {"WFE_KUBE_API_QPS": "-1"}, "--kube-api-qps must not be negative"),
+        (["--kube-api-burst", "0"], {}, "--kube-api-burst must be at least 1"),
     ],
 )
 def test_bad_values_are_one_clear_line(

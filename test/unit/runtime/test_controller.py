@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
+import io
+import json
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import structlog
 from support.wait import wait_for
 
-from wfe.runtime.controller import Controller, ReconcilerPanicError
+from wfe.runtime.client import ApiError
+from wfe.runtime.controller import Controller
 from wfe.runtime.handler import RequestQueue
+from wfe.runtime.log import configure_logging
 from wfe.runtime.metrics.registry import REGISTRY
 from wfe.runtime.reconcile import Request, Result, TerminalError, current_reconcile_id
 from wfe.runtime.workqueue import ItemExponentialFailureRateLimiter, RateLimitingQueue
@@ -41,14 +46,14 @@ def start_controller() -> Iterator[StartController]:
     controllers: list[Controller] = []
 
     def start(
-        reconciler: Reconciler, *, max_concurrent_reconciles: int = 1, recover_panic: bool = True
+        reconciler: Reconciler, *, max_concurrent_reconciles: int = 1, **options: Any
     ) -> tuple[Controller, RateLimitingQueue[Request]]:
         controller = Controller(
             f"test-{uuid.uuid4().hex[:8]}",
             reconciler,
             max_concurrent_reconciles=max_concurrent_reconciles,
             rate_limiter=ItemExponentialFailureRateLimiter(base_delay=0.001, max_delay=0.01),
-            recover_panic=recover_panic,
+            **options,
         )
         controller.watch(QueueSource())
         controller.start(threading.Event())
@@ -58,8 +63,7 @@ def start_controller() -> Iterator[StartController]:
     yield start
     for controller in controllers:
         controller.stop()
-        with contextlib.suppress(ReconcilerPanicError):
-            controller.wait(5)
+        controller.wait(5)
 
 
 def sample(metric: str, controller: Controller, **labels: str) -> float | None:
@@ -165,11 +169,24 @@ def test_a_terminal_error_is_counted_but_not_retried(start_controller: StartCont
     assert queue.num_requeues(A) == 0
 
 
+class DeclaredError(Exception):
+    """An error type the reconciler declares it raises on purpose."""
+
+
 @pytest.mark.parametrize(
     ("error", "panics"),
-    [(KeyError("status"), 1), (AttributeError("get"), 1), (RuntimeError("conflict"), 0)],
+    [
+        (KeyError("status"), 1),
+        (AttributeError("get"), 1),
+        (ValueError("out of range"), 1),
+        (RuntimeError("surprise"), 1),
+        (ApiError(409, "Conflict", "modified"), 0),
+        (ApiError(0, "ApiConnectionError", "refused"), 0),
+        (TimeoutError("read"), 0),
+        (DeclaredError("expected"), 0),
+    ],
 )
-def test_exceptions_that_signal_a_bug_count_as_panics_and_are_retried(
+def test_only_unexpected_exceptions_count_as_panics_and_all_are_retried(
     start_controller: StartController, error: Exception, panics: int
 ) -> None:
     calls: list[Request] = []
@@ -180,7 +197,7 @@ def test_exceptions_that_signal_a_bug_count_as_panics_and_are_retried(
             raise error
         return Result()
 
-    controller, queue = start_controller(reconcile)
+    controller, queue = start_controller(reconcile, expected_errors=(DeclaredError,))
     queue.add(A)
 
     wait_for(lambda: reconciles(controller, "success") == 1)
@@ -188,19 +205,65 @@ def test_exceptions_that_signal_a_bug_count_as_panics_and_are_retried(
     assert sample("controller_runtime_reconcile_errors_total", controller) == 1
 
 
-def test_an_unrecovered_panic_stops_the_controller_and_wait_raises_it(
+def test_a_key_error_in_one_reconcile_never_stops_the_controller(
     start_controller: StartController,
 ) -> None:
     def reconcile(request: Request) -> Result:
-        raise KeyError("metadata")
+        if request == A:
+            raise KeyError("metadata")
+        return Result()
 
-    controller, queue = start_controller(reconcile, recover_panic=False)
+    controller, queue = start_controller(reconcile)
+    queue.add(A)
+    wait_for(lambda: (sample("controller_runtime_reconcile_panics_total", controller) or 0) >= 3)
+    queue.add(B)
+
+    wait_for(
+        lambda: reconciles(controller, "success") == 1, message="B reconciled after A's panics"
+    )
+    assert controller.healthz_check() is None
+
+
+def test_the_reconciler_error_line_carries_the_fields_the_reconciler_supplies(
+    start_controller: StartController, log_output: io.StringIO
+) -> None:
+    def reconcile(request: Request) -> Result:
+        raise ApiError(500, "InternalError", "boom")
+
+    def fields(request: Request) -> dict[str, str]:
+        return {"correlation_id": f"rr-{request.name}"}
+
+    controller, queue = start_controller(reconcile, log_fields=fields)
     queue.add(A)
 
-    with pytest.raises(ReconcilerPanicError) as raised:
-        controller.wait(5)
-    assert isinstance(raised.value.__cause__, KeyError)
-    assert sample("controller_runtime_reconcile_panics_total", controller) == 1
+    wait_for(lambda: reconciles(controller, "error"), message="the failed reconcile")
+    wait_for(
+        lambda: [line for line in log_lines(log_output) if line["msg"] == "Reconciler error"],
+        message="the Reconciler error line",
+    )
+    line = next(line for line in log_lines(log_output) if line["msg"] == "Reconciler error")
+    assert line["correlation_id"] == "rr-a"
+    assert (line["controller"], line["namespace"], line["name"]) == (
+        controller.name,
+        "default",
+        "a",
+    )
+    assert structlog.contextvars.get_contextvars().get("correlation_id") is None
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    stream = io.StringIO()
+    configure_logging("debug", "json", stream)
+    yield stream
+    structlog.reset_defaults()
+    root.handlers, root.level = handlers, level
+
+
+def log_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
 
 
 def test_workers_reconcile_different_keys_concurrently(start_controller: StartController) -> None:

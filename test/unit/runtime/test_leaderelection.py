@@ -265,6 +265,39 @@ def test_leader_steps_down_once_renewals_fail_for_the_renew_deadline(
     assert master_status(lease_name) == 0
 
 
+def test_a_lost_lease_is_never_released_even_when_the_server_answers_again(
+    lease_name: str, running: list[LeaderElector]
+) -> None:
+    api = FakeLeaseApi()
+    started, stopped = threading.Event(), threading.Event()
+
+    def partition_heals() -> None:  # the moment the leader gives up, the server is back
+        api.reachable = True
+        stopped.set()
+
+    leader = elector(
+        api,
+        "a",
+        time.monotonic,
+        lease_duration=1,
+        renew_deadline=0.5,
+        retry_period=0.05,
+        on_started_leading=started.set,
+        on_stopped_leading=partition_heals,
+        lease_name=lease_name,
+    )
+    running.append(leader)
+    leader.start()
+    assert started.wait(5)
+    api.reachable = False  # renewals fail past the renew deadline
+
+    assert stopped.wait(5)
+    assert leader.stop(5)
+
+    # left to expire, not handed over: its reconciles may still be writing
+    assert api.record().holder_identity == "a"
+
+
 def test_stop_releases_the_lease_for_a_quick_takeover(
     lease_name: str, running: list[LeaderElector]
 ) -> None:

@@ -179,22 +179,49 @@ def test_listed_items_get_the_api_version_and_kind_the_list_left_out() -> None:
     assert (stored["apiVersion"], stored["kind"]) == ("v1", "ConfigMap")
 
 
-def test_a_list_whose_continue_token_expired_starts_over_from_the_first_page() -> None:
+def test_a_list_whose_continue_token_expired_falls_back_to_one_full_list() -> None:
     client = ScriptedClient(
         lists=[
             page([cm("a", "3"), cm("b", "4")], "10", cont="t1"),
             GONE,
-            page([cm("a", "3"), cm("b", "4")], "12", cont="t2"),
-            page([cm("d", "11")], "12"),
+            page([cm("a", "3"), cm("b", "4"), cm("d", "11")], "12"),
         ],
         watches=[],
     )
     with Running(client) as running:
         wait_for(lambda: client.watch_calls, message="a watch")
 
-    assert [c["continue_token"] for c in client.list_calls] == [None, "t1", None, "t2"]
+    assert [c["continue_token"] for c in client.list_calls] == [None, "t1", None]
+    assert [c["limit"] for c in client.list_calls] == [2, 2, None]
+    assert [c["resource_version"] for c in client.list_calls] == ["0", None, "0"]
     assert running.store.calls == [("replace", "a,b,d")]
     assert client.watch_calls[0]["resource_version"] == "12"
+
+
+def test_the_first_list_reads_the_watch_cache_and_a_relist_never_goes_back_in_time() -> None:
+    client = ScriptedClient(
+        lists=[page([cm("a", "3")], "10"), page([cm("a", "3")], "40")],
+        watches=[[event("MODIFIED", cm("a", "11")), GONE]],
+    )
+    with Running(client):
+        wait_for(lambda: len(client.watch_calls) >= 2, message="a watch after the relist")
+
+    # the relist asks for what the store last saw, unpaged so the watch cache can serve it
+    assert [c["resource_version"] for c in client.list_calls] == ["0", "11"]
+    assert [c["limit"] for c in client.list_calls] == [2, None]
+
+
+def test_a_relist_whose_version_expired_reads_the_current_state_at_once() -> None:
+    client = ScriptedClient(
+        lists=[page([cm("a", "3")], "10"), GONE, page([cm("b", "55")], "60")],
+        watches=[[GONE]],
+    )
+    with Running(client) as running:
+        wait_for(lambda: len(client.watch_calls) >= 2, message="a watch after the relist")
+
+    assert [c["resource_version"] for c in client.list_calls] == ["0", "10", None]
+    assert running.store.list_keys() == ["ns/b"]
+    assert client.watch_calls[1]["resource_version"] == "60"
 
 
 def test_watch_events_reach_the_store_and_advance_the_resource_version() -> None:

@@ -337,3 +337,23 @@ def test_concurrent_writers_and_readers_leave_indexes_consistent_with_the_object
             meta_namespace_key(o) for o in store.list() if o["spec"]["targetResource"] == value
         )
         assert store.index_keys(TARGET, value) == expected
+
+
+def test_counts_and_peeks_read_the_store_without_copying_an_object(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wfe.runtime.cache import store as store_module
+
+    indexer = Indexer({"phase": index_by_field("status.phase")})
+    for name, phase in (("a", "Running"), ("b", "Running"), ("c", "Completed")):
+        indexer.add({"metadata": {"name": name, "namespace": "ns"}, "status": {"phase": phase}})
+
+    def no_copies(obj: object) -> object:
+        raise AssertionError("an object was copied")
+
+    monkeypatch.setattr(store_module, "copy_object", no_copies)
+
+    assert indexer.index_count("phase", "Running") == 2
+    assert indexer.index_count("phase", "Failed") == 0
+    assert indexer.peek("ns/c", lambda o: o["status"]["phase"]) == "Completed"
+    assert indexer.peek("ns/zz", lambda o: o["status"]["phase"]) is None

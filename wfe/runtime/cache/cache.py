@@ -12,16 +12,19 @@ import builtins
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import structlog
 
 from wfe.runtime.cache.index import NAMESPACE_INDEX, Object, field_index_name, object_key
 from wfe.runtime.cache.informer import SharedIndexInformer, strip_managed_fields
+from wfe.runtime.cache.processor import DEFAULT_RESYNC_SECONDS, jittered_resync_period
 from wfe.runtime.cache.reflector import ReflectorOptions
 from wfe.runtime.cache.store import Indexer
 from wfe.runtime.client import Client, Resource
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 class ResourceNotCachedError(LookupError):
@@ -32,7 +35,9 @@ class Cache:
     """Informers by resource, started together, plus reads served from their indexers.
 
     ``default_namespace`` confines informers of namespaced resources that name no namespace of
-    their own, and is the namespace of a ``get`` that names none.
+    their own, and is the namespace of a ``get`` that names none. ``resync_period`` is
+    controller-runtime's SyncPeriod (default 10 h): each informer resyncs its handlers every
+    period, jittered by ±10 % per informer; None turns resyncs off.
     """
 
     def __init__(
@@ -41,8 +46,10 @@ class Cache:
         *,
         default_namespace: str | None = None,
         reflector_options: ReflectorOptions | None = None,
+        resync_period: float | None = DEFAULT_RESYNC_SECONDS,
     ):
         self._client = client
+        self._resync_period = resync_period
         self._default_namespace = default_namespace
         self._reflector_options = reflector_options
         self._lock = threading.Lock()
@@ -78,6 +85,11 @@ class Cache:
                     field_selector=field_selector,
                     reflector_options=self._reflector_options,
                     transform=strip_managed_fields,
+                    resync_period=(
+                        None
+                        if self._resync_period is None
+                        else jittered_resync_period(self._resync_period)
+                    ),
                 )
                 self._informers[resource] = informer
                 if self._started:
@@ -174,6 +186,17 @@ class Cache:
     def by_index(self, resource: Resource, index_name: str, value: str) -> builtins.list[Object]:
         """Cached objects (copies) indexed under ``value`` in ``index_name``, in key order."""
         return self._indexer(resource).by_index(index_name, value)
+
+    def peek(
+        self, resource: Resource, name: str, namespace: str | None, view: Callable[[Object], T]
+    ) -> T | None:
+        """``view`` of the cached object, without a copy (see :meth:`Indexer.peek`); None if absent."""
+        namespace = self._effective_namespace(resource, namespace)
+        return self._indexer(resource).peek(object_key(namespace, name), view)
+
+    def count_by_index(self, resource: Resource, index_name: str, value: str) -> int:
+        """How many cached objects are indexed under ``value``: no object is read or copied."""
+        return self._indexer(resource).index_count(index_name, value)
 
     def _indexer(self, resource: Resource) -> Indexer:
         with self._lock:

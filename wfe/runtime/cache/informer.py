@@ -3,18 +3,19 @@
 client-go's sharedIndexInformer without the DeltaFIFO: the reflector's thread applies each change to
 the indexer and queues its notification under one lock, so the cache is current before any handler
 runs and a handler added late sees a consistent snapshot (synthetic adds) followed by every later
-change. Handlers run on the informer's own delivery thread (see ``processor``).
+change. Each handler runs on its own thread with its own buffer (see ``processor``), so a slow one
+delays neither the others nor ``has_synced``.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from wfe.runtime.cache.handlers import ResourceEventHandler
 from wfe.runtime.cache.index import NAMESPACE_INDEX, IndexFunc, Object, namespace_index
-from wfe.runtime.cache.processor import NotificationProcessor
+from wfe.runtime.cache.processor import ProcessorListener, SharedProcessor
 from wfe.runtime.cache.reflector import Reflector, ReflectorOptions
 from wfe.runtime.cache.store import Change, ChangeType, Indexer
 from wfe.runtime.client import Client, Resource
@@ -23,8 +24,10 @@ from wfe.runtime.client import Client, Resource
 class SharedIndexInformer:
     """Watches one resource (optionally one namespace and selectors) into an indexed cache.
 
-    Every informer has a ``namespace`` index. ``resync_period`` (seconds), when set, re-delivers
-    every cached object as an update (old is new), as client-go's resync does.
+    Every informer has a ``namespace`` index. ``resync_period`` (seconds), when set, is the
+    default resync period of its handlers: each is re-delivered every cached object as an update
+    (old is new) that often, as client-go's resync does. A relist that finds an object at the
+    resourceVersion the cache holds is a resync too: only handlers whose resync is due get it.
     """
 
     def __init__(
@@ -47,16 +50,11 @@ class SharedIndexInformer:
         self.field_selector = field_selector
         self._indexer = Indexer({NAMESPACE_INDEX: namespace_index, **(indexers or {})})
         self._lock = threading.Lock()  # orders store changes with handler registration
-        self._handlers: tuple[ResourceEventHandler, ...] = ()
-        self._listed = False
+        self._resync_period = resync_period
         self._synced = threading.Event()
         self._started = False
         self._stopped = False
-        self._processor = NotificationProcessor(
-            f"informer-{resource.plural}",
-            resync_period=resync_period,
-            resync=self._resync if resync_period else None,
-        )
+        self._processor = SharedProcessor(f"informer-{resource.plural}", on_resync=self._resync)
         self._reflector = Reflector(
             client,
             resource,
@@ -83,13 +81,18 @@ class SharedIndexInformer:
     def last_sync_resource_version(self) -> str:
         return self._reflector.last_sync_resource_version
 
-    def add_event_handler(self, handler: ResourceEventHandler) -> None:
-        """Registers ``handler``; after start it first gets an add for every cached object."""
+    def add_event_handler(
+        self, handler: ResourceEventHandler, resync_period: float | None = None
+    ) -> None:
+        """Registers ``handler`` (resyncing every ``resync_period``, default the informer's).
+
+        It first gets an add for every object already cached, then every later change.
+        """
+        period = self._resync_period if resync_period is None else resync_period
         with self._lock:
-            self._handlers = (*self._handlers, handler)
-            if self._started:
-                for obj in self._indexer.list():
-                    self._processor.distribute((handler,), Change(ChangeType.ADDED, obj))
+            listener = self._processor.add_listener(handler, period)
+            for obj in self._indexer.list():
+                listener.add(Change(ChangeType.ADDED, obj))
 
     def add_indexers(self, indexers: Mapping[str, IndexFunc]) -> None:
         """Adds named indexes; only before :meth:`start`."""
@@ -114,13 +117,13 @@ class SharedIndexInformer:
         with self._lock:
             self._stopped = True
         self._reflector.stop()
-        self._processor.stop(timeout=0)
+        self._processor.stop()
         return self.join(timeout)
 
     def join(self, timeout: float | None = None) -> bool:
         """Waits for a stopping informer's threads; True when they have ended."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        threads = [t for t in (self._reflector_thread, self._processor.thread) if t is not None]
+        threads = [self._reflector_thread, *self._processor.threads()]
         for thread in threads:
             if thread.is_alive():
                 thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
@@ -132,7 +135,7 @@ class SharedIndexInformer:
             return self._stopped
 
     def has_synced(self) -> bool:
-        """True once the first full list is in the cache and its adds were delivered."""
+        """True once the first full list is in the cache (its adds are queued to every handler)."""
         return self._synced.is_set()
 
     def wait_for_sync(self, timeout: float | None = None) -> bool:
@@ -142,21 +145,25 @@ class SharedIndexInformer:
 
     def _apply(self, mutate: Callable[[Object], Change], obj: Object) -> None:
         with self._lock:
-            self._processor.distribute(self._handlers, mutate(obj))
+            self._processor.distribute(mutate(obj))
 
     def _replace(self, objs: list[Object], resource_version: str) -> None:
         with self._lock:
+            due = self._processor.due_listeners()
             for change in self._indexer.replace(objs, resource_version):
-                self._processor.distribute(self._handlers, change)
-            if not self._listed:
-                self._listed = True
-                self._processor.after_delivered(self._synced.set)
+                self._processor.distribute(change, due if change.resync else None)
+            # a full list is a full resync for the handlers whose resync was due
+            self._processor.reschedule_due(due)
+        self._synced.set()
 
-    def _resync(self) -> None:
+    def _resync(self, listeners: Sequence[ProcessorListener]) -> None:
+        if not listeners:
+            return
         with self._lock:
-            handlers = self._handlers
             for obj in self._indexer.list():
-                self._processor.distribute(handlers, Change(ChangeType.UPDATED, obj, obj))
+                self._processor.distribute(
+                    Change(ChangeType.UPDATED, obj, obj, resync=True), listeners
+                )
 
 
 class _InformerFeed:

@@ -2,8 +2,9 @@
 
 client-go's Reflector: the watch resumes from the last resourceVersion seen (bookmarks advance it)
 when the server ends it or the connection breaks; a 410 Gone means that version was compacted away,
-so the reflector relists instead (the store diffs and emits synthetic deletes). Failed attempts wait
-for a jittered exponential backoff, which resets after a healthy period.
+so the reflector relists instead (the store diffs and emits synthetic deletes). The first list asks
+for resourceVersion "0" (served from the watch cache), a relist for the last version synced.
+Failed attempts wait for a jittered exponential backoff, which resets after a healthy period.
 """
 
 from __future__ import annotations
@@ -33,8 +34,6 @@ log = structlog.get_logger(__name__)
 
 # A watch that ends this fast without a single event hints at a server in trouble: back off.
 _SHORT_WATCH_SECONDS = 1.0
-# How often a list whose continue token expired (410 mid-way) is started over before giving up.
-_LIST_RESTARTS = 3
 
 
 class ReflectorStore(Protocol):
@@ -91,6 +90,8 @@ class Reflector:
         self._lock = threading.Lock()
         self._stream: WatchStream | None = None
         self._last_sync_resource_version = ""
+        self._last_sync_unavailable = False
+        self._server_pages = False
         self._log = log.bind(resource=str(resource), namespace=namespace or "")
 
     @property
@@ -133,34 +134,68 @@ class Reflector:
         self._log.debug("listed", count=len(items), resource_version=resource_version)
         self._watch()
 
+    def _relist_resource_version(self) -> str:
+        """client-go's relistResourceVersion: "0" first (any recent state, from the watch cache),
+        then the last version synced (never back in time), or "" (a consistent read from etcd)
+        when the server said that version is no longer available."""
+        if self._last_sync_unavailable:
+            return ""
+        return self._last_sync_resource_version or "0"
+
     def _list(self) -> tuple[list[Object], str]:
-        """A consistent snapshot, page by page; restarted when its continue token expires."""
-        for attempt in range(_LIST_RESTARTS + 1):
-            items: list[Object] = []
-            continue_token: str | None = None
-            resource_version = ""
+        """A full list at (or after) the relist version; from scratch when that version expired."""
+        resource_version = self._relist_resource_version()
+        try:
+            listed = self._list_pages(resource_version)
+        except ApiError as err:
+            if not is_gone(err) or resource_version == "":
+                raise
+            # the version we asked for is older than the server keeps: read the current state
+            self._log.info("list version expired; listing the current state", error=str(err))
+            self._last_sync_unavailable = True
+            listed = self._list_pages("")
+        self._last_sync_unavailable = False
+        return listed
+
+    def _list_pages(self, resource_version: str) -> tuple[list[Object], str]:
+        """Pages of ``page_size``; one unpaged list when a continue token expires midway.
+
+        As client-go's reflector, a relist from a given version asks for no pages so the watch
+        cache serves it (a paged list at a version would go to etcd), unless this server already
+        showed it pages such lists (no watch cache for the resource).
+        """
+        paged = resource_version in ("", "0") or self._server_pages
+        limit: int | None = self._options.page_size if paged else None
+        items: list[Object] = []
+        continue_token: str | None = None
+        list_version = ""
+        while True:
             try:
-                while True:
-                    page = self._client.list(
-                        self._resource,
-                        self._namespace,
-                        label_selector=self._label_selector,
-                        field_selector=self._field_selector,
-                        limit=self._options.page_size,
-                        continue_token=continue_token,
-                    )
-                    meta = page.get("metadata") or {}
-                    resource_version = str(meta.get("resourceVersion") or resource_version)
-                    items.extend(self._with_type_meta(item) for item in page.get("items") or [])
-                    continue_token = meta.get("continue") or None
-                    if continue_token is None:
-                        return items, resource_version
-                    self._check_stopped()
+                page = self._client.list(
+                    self._resource,
+                    self._namespace,
+                    label_selector=self._label_selector,
+                    field_selector=self._field_selector,
+                    limit=limit,
+                    continue_token=continue_token,
+                    resource_version=None if continue_token else resource_version or None,
+                )
             except ApiError as err:
-                if not (is_gone(err) and continue_token) or attempt == _LIST_RESTARTS:
+                if not (is_gone(err) and continue_token):
                     raise
-                self._log.info("list snapshot expired while paging; listing again", error=str(err))
-        raise AssertionError("unreachable")
+                # client-go's pager FullListIfExpired: the snapshot behind the token was
+                # compacted; one unpaged list of the same version instead of starting over
+                self._log.info("list snapshot expired while paging; one full list", error=str(err))
+                items, continue_token, limit = [], None, None
+                continue
+            meta = page.get("metadata") or {}
+            list_version = str(meta.get("resourceVersion") or list_version)
+            items.extend(self._with_type_meta(item) for item in page.get("items") or [])
+            continue_token = meta.get("continue") or None
+            if continue_token is None:
+                return items, list_version
+            self._server_pages = True
+            self._check_stopped()
 
     def _with_type_meta(self, item: Object) -> Object:
         # List items carry no apiVersion/kind (the list does); watch events do. Make both alike.

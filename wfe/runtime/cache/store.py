@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 import structlog
 
@@ -27,6 +28,7 @@ from wfe.runtime.cache.index import IndexFunc, Object, meta_namespace_key
 log = structlog.get_logger(__name__)
 
 Predicate = Callable[[Object], bool]
+T = TypeVar("T")
 
 
 def copy_object(obj: Object) -> Object:
@@ -47,13 +49,16 @@ class Change:
 
     ``obj`` is the new state, or for a delete the final state the server sent. A delete found by a
     relist (the object vanished while the watch was down) has ``final_state_unknown`` set and
-    carries the last state the store held (client-go: ``DeletedFinalStateUnknown``).
+    carries the last state the store held (client-go: ``DeletedFinalStateUnknown``). An update
+    with ``resync`` set changed nothing: a relist saw the object at the resourceVersion the store
+    already held, or a periodic resync re-delivers it (client-go: a Sync delta).
     """
 
     type: ChangeType
     obj: Object
     old: Object | None = None
     final_state_unknown: bool = False
+    resync: bool = False
 
 
 class Indexer:
@@ -94,8 +99,8 @@ class Indexer:
     def replace(self, objs: Iterable[Object], resource_version: str) -> list[Change]:
         """Makes the store hold exactly ``objs`` (a full list at ``resource_version``).
 
-        Returns an add or update for every listed object (updates even when nothing changed, as
-        client-go's relist does) followed by a synthetic delete for every object that vanished.
+        Returns an add or update for every listed object followed by a synthetic delete for every
+        object that vanished. An update whose resourceVersion did not change is a ``resync``.
         """
         listed = [(self._key_func(obj), obj) for obj in objs]
         fresh = {key: copy_object(obj) for key, obj in listed}
@@ -112,7 +117,8 @@ class Indexer:
             if old is None:
                 changes.append(Change(ChangeType.ADDED, obj))
             else:
-                changes.append(Change(ChangeType.UPDATED, obj, old))
+                unchanged = _resource_version(obj) == _resource_version(old) != ""
+                changes.append(Change(ChangeType.UPDATED, obj, old, resync=unchanged))
         changes.extend(
             Change(ChangeType.DELETED, old, old, final_state_unknown=True)
             for key, old in previous.items()
@@ -161,6 +167,22 @@ class Indexer:
         return [copy_object(obj) for obj in stored if where is None or where(obj)]
 
     # --- reads (no copies) -----------------------------------------------------------------------
+
+    def peek(self, key: str, view: Callable[[Object], T]) -> T | None:
+        """``view`` of the stored object under ``key`` (None when absent), without copying it.
+
+        ``view`` runs under the store's lock on the store's own dict: it must be quick, must not
+        modify what it is shown and must return no part of it that could be modified later (a
+        string or a number, say).
+        """
+        with self._lock:
+            stored = self._items.get(key)
+            return None if stored is None else view(stored)
+
+    def index_count(self, index_name: str, value: str) -> int:
+        """How many objects are indexed under ``value`` in ``index_name``."""
+        with self._lock:
+            return len(self._index(index_name).get(value, ()))
 
     def list_keys(self) -> builtins.list[str]:
         with self._lock:
@@ -218,6 +240,10 @@ class Indexer:
                         del index[value]
             for value in new_values:
                 index.setdefault(value, set()).add(key)
+
+
+def _resource_version(obj: Object) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
 def _index_values(index_name: str, func: IndexFunc, key: str, obj: Object) -> list[str]:

@@ -4,6 +4,7 @@ from wfe.runtime.client.config import ConfigError, has_cluster_config, load_conf
 from wfe.runtime.client.errors import (
     ApiConnectionError,
     ApiError,
+    ClientFencedError,
     is_already_exists,
     is_conflict,
     is_forbidden,
@@ -23,6 +24,7 @@ __all__ = [
     "ApiConnectionError",
     "ApiError",
     "Client",
+    "ClientFencedError",
     "ConfigError",
     "Object",
     "Resource",

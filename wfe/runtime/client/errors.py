@@ -43,6 +43,13 @@ class ApiConnectionError(ApiError):
         super().__init__(0, "ApiConnectionError", message)
 
 
+class ClientFencedError(ApiError):
+    """The process gave up the right to write (it lost its leader lease): no write leaves it."""
+
+    def __init__(self, message: str):
+        super().__init__(0, "Fenced", message)
+
+
 _REASON_BY_STATUS = {
     400: "BadRequest",
     401: "Unauthorized",

@@ -2,25 +2,50 @@
 
 It keeps the official ``kubernetes`` package for what it is good at (kubeconfig/in-cluster loading,
 TLS, token refresh hooks, proxies) and skips the slow generated-model round trip: requests and answers
-are plain ``dict`` parsed with ``json``. Every call has a socket timeout.
+are plain ``dict`` parsed with ``json``. Every call has a socket timeout and goes through client-go's
+flow control (``flowcontrol``): a token bucket, Retry-After and connection-reset retries, and the
+``rest_client_*`` metrics. Lists ask for gzip.
 """
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
+import structlog
 import urllib3
 from kubernetes import client as k8s_client
 from kubernetes.client.rest import RESTClientObject
 from urllib3.exceptions import HTTPError
 
 from wfe.runtime.client.config import load_configuration
-from wfe.runtime.client.errors import ApiConnectionError, ApiError, is_not_found
+from wfe.runtime.client.errors import (
+    ApiConnectionError,
+    ApiError,
+    ClientFencedError,
+    is_not_found,
+)
+from wfe.runtime.client.flowcontrol import (
+    CONNECTION_RESET_RETRY_SECONDS,
+    MAX_RETRIES,
+    RateLimiter,
+    is_connection_reset,
+    new_rate_limiter,
+    retry_after_seconds,
+)
 from wfe.runtime.client.resource import Resource
 from wfe.runtime.client.watch import WatchStream
+from wfe.runtime.metrics.rest_client_metrics import (
+    ERROR_CODE,
+    observe_rate_limiter,
+    observe_request,
+)
+
+log = structlog.get_logger(__name__)
 
 Object = dict[str, Any]
 
@@ -31,7 +56,14 @@ _PATCH_CONTENT_TYPES = {
 }
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+_READ_METHODS = frozenset(("GET", "HEAD"))
 USER_AGENT = "workflowexecution-controller/python"
+# Client-side token bucket defaults (--kube-api-qps/--kube-api-burst). controller-runtime's 20/30
+# would throttle this controller far below what it measured it needs: a burst of 300 workflows
+# ran at 38 workflows/s x 8 controller requests = about 300 requests/s (docs/benchmarks.md). These
+# leave that headroom and still stop a hot loop short of the ~1,000 writes/s one API server took.
+DEFAULT_QPS = 500.0
+DEFAULT_BURST = 1000
 
 
 class Client:
@@ -43,6 +75,8 @@ class Client:
         *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         user_agent: str = USER_AGENT,
+        qps: float = DEFAULT_QPS,
+        burst: int = DEFAULT_BURST,
     ):
         if (
             configuration.connection_pool_maxsize is None
@@ -54,6 +88,37 @@ class Client:
         self._host = configuration.host.rstrip("/")
         self._pool: urllib3.PoolManager = RESTClientObject(configuration).pool_manager
         self._user_agent = user_agent
+        self._metrics_host = urlsplit(self._host).netloc or self._host
+        self._rate_limiter: RateLimiter = new_rate_limiter(qps, burst)
+        self.max_retries = MAX_RETRIES
+        self.connection_reset_retry_seconds = CONNECTION_RESET_RETRY_SECONDS
+        self._sleep: Callable[[float], None] = time.sleep
+        # shared with every twin (with_own_rate_limiter): fencing one fences them all
+        self._fence: list[str] = []
+
+    def fence(self, reason: str) -> None:
+        """From now on every request that could change something fails at once (reads still go).
+
+        A replica that lost its leader lease calls this: its reconcile threads cannot be killed,
+        but none of their writes may reach the API server once another replica may lead.
+        """
+        if not self._fence:
+            self._fence.append(reason)
+
+    @property
+    def fenced(self) -> bool:
+        return bool(self._fence)
+
+    def with_own_rate_limiter(self) -> Client:
+        """A client sharing this one's connections and credentials with a bucket of its own.
+
+        For leader election: lease renewals must never queue behind the workers' requests.
+        """
+        twin = copy.copy(self)
+        twin._rate_limiter = new_rate_limiter(
+            getattr(self._rate_limiter, "qps", 0.0), getattr(self._rate_limiter, "burst", 1)
+        )
+        return twin
 
     @classmethod
     def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None) -> Client:
@@ -74,7 +139,9 @@ class Client:
         body: Any = None,
         content_type: str = "application/json",
         timeout: float | None = None,
+        compressed: bool = False,
     ) -> Object:
+        """A request answered with JSON; ``timeout``, when given, also bounds the retries."""
         response = self._send(
             method,
             path,
@@ -82,7 +149,8 @@ class Client:
             body=body,
             content_type=content_type,
             timeout=urllib3.Timeout(total=timeout or self.timeout),
-            stream=False,
+            deadline=None if timeout is None else time.monotonic() + timeout,
+            compressed=compressed,
         )
         try:
             data = response.data
@@ -102,44 +170,96 @@ class Client:
         body: Any,
         content_type: str,
         timeout: urllib3.Timeout,
-        stream: bool,
+        deadline: float | None = None,
+        compressed: bool = False,
     ) -> urllib3.BaseHTTPResponse:
+        """One request with client-go's flow control: the token bucket before every attempt,
+        retries after the server's Retry-After and of reads on a connection reset. ``deadline``
+        (monotonic) bounds the retries; a wait that would pass it is not made."""
+        if self._fence and method not in _READ_METHODS:
+            raise ClientFencedError(f"{method} {path} refused: {self._fence[0]}")
         url = self._host + path
         params = {k: _query_value(v) for k, v in (query or {}).items() if v is not None}
         if params:
             url += "?" + urlencode(params)
         headers = {"Accept": "application/json", "User-Agent": self._user_agent}
-        settings: dict[str, Any] = dict(self.configuration.auth_settings())
-        for setting in settings.values():
-            if setting.get("in") == "header" and setting.get("value"):
-                headers[str(setting["key"])] = str(setting["value"])
+        if compressed:
+            headers["Accept-Encoding"] = "gzip"
         encoded = None
         if body is not None:
             headers["Content-Type"] = content_type
             encoded = json.dumps(body, separators=(",", ":")).encode()
-        try:
-            response = self._pool.request(
-                method,
-                url,
-                body=encoded,
-                headers=headers,
-                timeout=timeout,
-                preload_content=False,
-                retries=False,
+        for attempt in range(self.max_retries + 1):
+            self._throttle(method)
+            for key, value in self._auth_headers().items():
+                headers[key] = value  # read per attempt: tokens are refreshed
+            started = time.monotonic()
+            try:
+                response = self._pool.request(
+                    method,
+                    url,
+                    body=encoded,
+                    headers=headers,
+                    timeout=timeout,
+                    preload_content=False,
+                    retries=False,
+                )
+            except (HTTPError, OSError) as err:
+                observe_request(method, self._metrics_host, ERROR_CODE, time.monotonic() - started)
+                wait = self.connection_reset_retry_seconds
+                if (
+                    method == "GET"
+                    and is_connection_reset(err)
+                    and self._may_retry(attempt, wait, deadline)
+                ):
+                    log.debug("connection reset; retrying the read", path=path, error=str(err))
+                    self._sleep(wait)
+                    continue
+                raise ApiConnectionError(f"{method} {path}: {err}") from err
+            observe_request(
+                method, self._metrics_host, str(response.status), time.monotonic() - started
             )
-        except (HTTPError, OSError) as err:
-            raise ApiConnectionError(f"{method} {path}: {err}") from err
-        if not 200 <= response.status < 300:
+            if 200 <= response.status < 300:
+                return response
             try:
                 data = response.data
             except (HTTPError, OSError):
                 data = b""
             finally:
                 response.release_conn()
+            wait_after = retry_after_seconds(response.status, response.headers)
+            if wait_after is not None and self._may_retry(attempt, wait_after, deadline):
+                log.debug(
+                    "server asked to retry later",
+                    method=method,
+                    path=path,
+                    status=response.status,
+                    retry_after=wait_after,
+                    attempt=attempt + 1,
+                )
+                self._sleep(wait_after)
+                continue
             raise ApiError.from_response(response.status, data)
-        if not stream:
-            return response
-        return response
+        raise AssertionError("unreachable")
+
+    def _throttle(self, method: str) -> None:
+        waited = self._rate_limiter.wait()
+        observe_rate_limiter(method, self._metrics_host, waited)
+        if waited > 1.0:
+            log.info("waited for client-side throttling", seconds=round(waited, 3))
+
+    def _may_retry(self, attempt: int, wait: float, deadline: float | None) -> bool:
+        if attempt >= self.max_retries:
+            return False
+        return deadline is None or time.monotonic() + wait < deadline
+
+    def _auth_headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        settings: dict[str, Any] = dict(self.configuration.auth_settings())
+        for setting in settings.values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[str(setting["key"])] = str(setting["value"])
+        return headers
 
     # --- typed verbs -----------------------------------------------------------------------------
 
@@ -181,7 +301,9 @@ class Client:
             "continue": continue_token,
             "resourceVersion": resource_version,
         }
-        return self.request("GET", resource.path(namespace), query=query, timeout=timeout)
+        return self.request(
+            "GET", resource.path(namespace), query=query, timeout=timeout, compressed=True
+        )
 
     def create(self, resource: Resource, obj: Object, namespace: str | None = None) -> Object:
         ns = namespace or obj.get("metadata", {}).get("namespace")
@@ -258,7 +380,6 @@ class Client:
             body=None,
             content_type="application/json",
             timeout=urllib3.Timeout(connect=self.timeout, read=inactivity_timeout),
-            stream=True,
         )
         return WatchStream(response)
 

@@ -57,12 +57,14 @@ class WatchStream:
         if self._closed.is_set():
             return
         self._closed.set()
-        # RuntimeError: urllib3 refuses to shut down a connection the server already ended
-        with contextlib.suppress(AttributeError, OSError, RuntimeError):
+        # urllib3 refuses to shut down a response it already closed itself (the server ended the
+        # connection mid-stream: "Response ended prematurely"): ValueError or RuntimeError. The
+        # connection is gone either way, which is all this wanted.
+        with contextlib.suppress(AttributeError, OSError, RuntimeError, ValueError):
             self._response.shutdown()  # unblocks a read in progress on another thread
         # close the socket before handing the connection back: a watch cut short must not linger
         # in the pool half-read (the API server would wait on it until its own timeout)
-        with contextlib.suppress(OSError, HTTPError):
+        with contextlib.suppress(OSError, HTTPError, ValueError, RuntimeError):
             self._response.close()
             self._response.release_conn()
 
