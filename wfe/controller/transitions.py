@@ -193,10 +193,19 @@ def fail(
     creation_condition: tuple[str, str] | None = None,
 ) -> Object:
     """Failed with ``details`` (failureDetails). ``creation_condition`` = (reason, message) when the
-    PipelineRun was never created (validation, Forbidden, invalid PipelineRun)."""
+    PipelineRun was never created (validation, Forbidden, invalid PipelineRun).
+
+    completionTime is the PipelineRun's own when Tekton gave the verdict (never the failed task's:
+    ``finally`` tasks may run long after it, and cooldown and lock release count from it); for a
+    failure the controller decides itself, the moment it decided (SPEC §5).
+    """
     now = deps.clock()
     reason = str(details["reason"])
-    completed_at = parse_time(details.get("failedAt")) or now
+    completed_at = (
+        parse_time((pipeline_run.get("status") or {}).get("completionTime"))
+        if pipeline_run
+        else None
+    ) or (parse_time(details.get("failedAt")) or now)
     summary = pipeline_run_summary(pipeline_run) if pipeline_run else None
     message = mirrored_message(f"Workflow failed ({reason}): {details.get('message', '')}".strip())
 
