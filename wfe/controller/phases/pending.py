@@ -12,7 +12,6 @@ from api.workflowexecution.v1alpha1.constants import (
     FailureReason,
     Phase,
 )
-from api.workflowexecution.v1alpha1.duration import parse_go_duration
 from api.workflowexecution.v1alpha1.types import WorkflowExecutionSpec
 from wfe.controller import errors, transitions
 from wfe.controller.dependencies import Dependencies
@@ -98,9 +97,6 @@ def validation_problem(wfe: Object) -> str | None:
             f"WorkflowExecution name {name!r} is longer than 63 characters or not a valid label "
             "value; PipelineRuns could not be traced back to it. Use a shorter name."
         )
-    timeout = (wfe["spec"].get("executionConfig") or {}).get("timeout")
-    if timeout and parse_go_duration(timeout) <= 0:
-        return f"spec.executionConfig.timeout {timeout!r} must be positive (0 means no timeout to Tekton)."
     return None
 
 
