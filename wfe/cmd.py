@@ -134,6 +134,8 @@ def build_manager(config: Config, client: Client) -> Manager:
             default_timeout_seconds=config.default_timeout,
         ),
         cooldown_seconds=config.cooldown_period,
+        max_cooldown_seconds=config.max_cooldown,
+        create_retry_window_seconds=config.create_retry_window,
     )
     controller = setup_controller(
         client,
