@@ -183,11 +183,15 @@ def _attach_dash_values(argv: Sequence[str]) -> list[str]:
     while index < len(argv):
         token = argv[index]
         following = argv[index + 1] if index + 1 < len(argv) else None
-        if token in value_flags and following is not None and following.startswith("-"):
-            if following.split("=", 1)[0] not in value_flags | {"--version", "--help", "-h"}:
-                out.append(f"{token}={following}")
-                index += 2
-                continue
+        if (
+            token in value_flags
+            and following is not None
+            and following.startswith("-")
+            and following.split("=", 1)[0] not in value_flags | {"--version", "--help", "-h"}
+        ):
+            out.append(f"{token}={following}")
+            index += 2
+            continue
         out.append(token)
         index += 1
     return out

@@ -21,6 +21,7 @@ from wfe.controller.phases.terminal import handle_terminal
 from wfe.controller.resources import WORKFLOW_EXECUTIONS
 from wfe.controller.settings import ControllerSettings
 from wfe.controller.status import StaleDecisionError, StatusWriter, phase_of
+from wfe.controller.targets import AS_WRITTEN, KindNames
 from wfe.runtime.client import ApiError, Client, is_conflict, is_not_found
 from wfe.runtime.reconcile import Request, Result
 
@@ -52,6 +53,7 @@ class WorkflowExecutionReconciler:
         audit: Recorder,
         settings: ControllerSettings,
         clock: Callable[[], datetime] = utc_now,
+        kinds: KindNames = AS_WRITTEN,
     ):
         self.deps = Dependencies(
             client=client,
@@ -61,7 +63,14 @@ class WorkflowExecutionReconciler:
             settings=settings,
             clock=clock,
             status=StatusWriter(client),
-            lock=LockChecker(reader, settings.cooldown_seconds, clock),
+            lock=LockChecker(
+                reader,
+                settings.cooldown_seconds,
+                clock,
+                max_cooldown_seconds=settings.max_cooldown_seconds,
+                target_key=kinds.key,
+            ),
+            kinds=kinds,
         )
 
     def __call__(self, request: Request) -> Result:

@@ -19,6 +19,7 @@ from wfe.controller.dependencies import EventSink
 from wfe.controller.reconciler import CONTROLLER_NAME, WorkflowExecutionReconciler, utc_now
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.controller.settings import ControllerSettings
+from wfe.controller.targets import AS_WRITTEN, KindNames
 from wfe.runtime.cache.cache import Cache
 from wfe.runtime.client import Client
 from wfe.runtime.controller import Controller
@@ -29,9 +30,10 @@ from wfe.runtime.source import Kind
 Object = dict[str, Any]
 
 
-def target_resource_of(obj: Object) -> list[str]:
+def target_resource_of(obj: Object, kinds: KindNames = AS_WRITTEN) -> list[str]:
+    """The index value of a WorkflowExecution: its canonical target (SPEC §3)."""
     target = (obj.get("spec") or {}).get("targetResource")
-    return [target] if isinstance(target, str) and target else []
+    return [kinds.key(target)] if isinstance(target, str) and target else []
 
 
 def workflow_execution_of(pipeline_run: Object) -> list[Request]:
@@ -51,16 +53,22 @@ def setup_controller(
     watch_namespace: str | None = None,
     max_concurrent_reconciles: int = 4,
     clock: Callable[[], datetime] = utc_now,
+    kinds: KindNames | None = None,
 ) -> Controller:
+    """``kinds``: the kind names for lock keys, discovered from the API server once when not
+    given (the entry point discovers them within its start-up retries)."""
+    kinds = KindNames.discover(client) if kinds is None else kinds
     wfe_informer = cache.informer_for(WORKFLOW_EXECUTIONS, namespace=watch_namespace)
-    cache.index_field(WORKFLOW_EXECUTIONS, TARGET_RESOURCE_FIELD, target_resource_of)
+    cache.index_field(
+        WORKFLOW_EXECUTIONS, TARGET_RESOURCE_FIELD, lambda obj: target_resource_of(obj, kinds)
+    )
     # only PipelineRuns this controller labelled, only in the execution namespace
     pipeline_run_informer = cache.informer_for(
         PIPELINE_RUNS,
         namespace=settings.execution.execution_namespace,
         label_selector=LABEL_WORKFLOW_EXECUTION,
     )
-    reconciler = WorkflowExecutionReconciler(client, cache, events, audit, settings, clock)
+    reconciler = WorkflowExecutionReconciler(client, cache, events, audit, settings, clock, kinds)
     controller = Controller(
         CONTROLLER_NAME, reconciler, max_concurrent_reconciles=max_concurrent_reconciles
     )

@@ -180,3 +180,36 @@ def test_an_alert_storm_creates_exactly_one_pipeline_run_per_target(
         assert details["reason"] == "ResourceBusy"
         assert details["conflictingWorkflow"]["name"] == holder["metadata"]["name"]
     wait_for(lambda: skips("ResourceBusy") == busy_before + 54, 2, message="54 skips counted")
+
+
+def test_one_target_written_with_plural_short_and_singular_kinds_is_one_lock(
+    cluster: Cluster, start: StartController
+) -> None:
+    # issue 9: fz/deployment/app, fz/deployments/app and fz/deploy/app ran as three PipelineRuns
+    spellings = ["fz/deployments/app", "fz/deploy/app", "fz/deployment/app"]
+    watch = PipelineRunWatch(cluster.client, cluster.execution_namespace)
+    try:
+        start()
+        for n, target in enumerate(spellings):
+            cluster.create_wfe(f"spelling-{n}", target=target, workflow_id=f"workflow-{n}")
+
+        def all_decided() -> list[dict[str, Any]] | None:
+            items = cluster.list_wfes()
+            phases = sorted((i.get("status") or {}).get("phase") or "" for i in items)
+            return items if phases == ["Running", "Skipped", "Skipped"] else None
+
+        wfes: list[dict[str, Any]] = wait_for(all_decided, 30, message="one Running, two Skipped")
+        created = watch.count("ADDED")
+    finally:
+        watch.close()
+
+    lock = pipeline_run_name("fz/deployment/app")
+    assert created == {lock: 1}
+    running = next(w for w in wfes if w["status"]["phase"] == "Running")
+    assert running["status"]["pipelineRunRef"]["name"] == lock
+    for skipped in (w for w in wfes if w["status"]["phase"] == "Skipped"):
+        assert skipped["status"]["skipDetails"]["reason"] == "ResourceBusy"
+    # the PipelineRun still records the target as it was written
+    pipeline_run = cluster.pipeline_run(lock)
+    assert pipeline_run is not None
+    assert pipeline_run["metadata"]["annotations"]["kubernaut.ai/target-resource"] in spellings

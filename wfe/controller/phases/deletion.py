@@ -53,7 +53,7 @@ def _delete_our_pipeline_run(deps: Dependencies, wfe: Object) -> str | None:
     """Deletes the PipelineRun if it exists and is ours (stops a running execution). Idempotent."""
     status = wfe.get("status") or {}
     ref = status.get("pipelineRunRef") or {}
-    name = ref.get("name") or pipeline_run_name(wfe["spec"]["targetResource"])
+    name = ref.get("name") or pipeline_run_name(deps.kinds.key(wfe["spec"]["targetResource"]))
     namespace = ref.get("namespace") or deps.settings.execution.execution_namespace
     pipeline_run = deps.client.get_or_none(PIPELINE_RUNS, name, namespace)
     if pipeline_run is None or owner_of(pipeline_run) != Owner.of(wfe):

@@ -58,7 +58,8 @@ def handle_pending(deps: Dependencies, wfe: Object) -> Result:
         transitions.skip(deps, wfe, conflict)
         return Result()
 
-    desired = build_pipeline_run(wfe, deps.settings.execution)
+    lock_key = deps.kinds.key(wfe["spec"]["targetResource"])
+    desired = build_pipeline_run(wfe, deps.settings.execution, lock_key)
     for _attempt in range(MAX_CREATE_ATTEMPTS):
         try:
             created = deps.client.create(PIPELINE_RUNS, desired)
@@ -119,7 +120,7 @@ def _resolve_existing(deps: Dependencies, wfe: Object, desired: Object) -> Resul
                 return Result()
             # a terminal holder the cache may not see (another namespace than --watch-namespace):
             # its cooldown still applies before its lock may be taken over
-            cooling = deps.lock.recent_remediation(wfe, [holder])
+            cooling = deps.lock.recent_remediation(wfe, extra=[holder])
             if cooling is not None:
                 transitions.skip(deps, wfe, cooling)
                 return Result()
