@@ -16,6 +16,7 @@ from wfe.audit.factory import SERVICE_ACCOUNT_TOKEN_FILE, build_recorder
 from wfe.audit.recorder import Recorder
 from wfe.config import Config, ConfigurationError, parse, wants_version
 from wfe.controller.pipelinerun import ExecutionSettings
+from wfe.controller.readiness import ServedApiCheck
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.controller.settings import ControllerSettings
 from wfe.controller.setup import setup_controller
@@ -164,6 +165,7 @@ def build_manager(config: Config, client: Client, kinds: KindNames | None = None
     manager.add(controller)
     manager.add_healthz_check("workers", controller.healthz_check)
     manager.add_readyz_check("apiserver", ApiServerCheck(client))
+    manager.add_readyz_check("tekton", ServedApiCheck(client, PIPELINE_RUNS))
     return manager
 
 

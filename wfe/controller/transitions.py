@@ -228,7 +228,7 @@ def fail(
                 ConditionType.PIPELINE_RUN_CREATED,
                 _F,
                 creation_condition[0],
-                creation_condition[1],
+                mirrored_message(creation_condition[1]),
                 now,
             )
         else:
@@ -243,12 +243,36 @@ def fail(
     _finished_metrics(stored, Outcome.FAILURE, pipeline_run, now)
     event_reason = (
         EventReason.INVALID_SPEC
-        if reason == FailureReason.CONFIGURATION_ERROR and creation_condition
+        if reason == FailureReason.CONFIGURATION_ERROR
+        and creation_condition is not None
+        and creation_condition[0] == ConditionReason.INVALID_SPEC
         else EventReason.WORKFLOW_FAILED
     )
     deps.events.event(stored, "Warning", event_reason, message)
     _audit(deps, EventType.WORKFLOW_FAILED, stored)
     log.info("workflow failed", reason=reason)
+    return stored
+
+
+def creation_failed(deps: Dependencies, wfe: Object, message: str) -> Object:
+    """Still Pending, but never silently: PipelineRunCreated=False/CreationFailed with the error,
+    and a Warning Event CreateFailed (aggregated by the recorder when it repeats) (SPEC §7)."""
+    now = deps.clock()
+
+    def mutate(obj: Object) -> None:
+        _observe(obj)
+        obj["status"]["message"] = message
+        _set(
+            obj,
+            ConditionType.PIPELINE_RUN_CREATED,
+            _F,
+            ConditionReason.CREATION_FAILED,
+            message,
+            now,
+        )
+
+    stored = deps.status.write(wfe, mutate)
+    deps.events.event(stored, "Warning", EventReason.CREATE_FAILED, message)
     return stored
 
 
