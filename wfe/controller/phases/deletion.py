@@ -13,6 +13,7 @@ from wfe.controller.dependencies import Dependencies
 from wfe.controller.errors import ErrorCategory
 from wfe.controller.event_reasons import EventReason
 from wfe.controller.finalizer import remove_finalizer
+from wfe.controller.messages import mirrored_message
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.pipelinerun import Owner, owner_of
 from wfe.controller.resources import PIPELINE_RUNS
@@ -34,7 +35,7 @@ def handle_delete(deps: Dependencies, wfe: Object) -> Result:
             wfe,
             "Warning",
             EventReason.CLEANUP_FAILED,
-            f"Could not delete the PipelineRun: {err.message}; retrying",
+            mirrored_message(f"Could not delete the PipelineRun: {err.message}; retrying"),
         )
         raise
     try:  # best effort: never blocks deletion
