@@ -28,7 +28,7 @@ from wfe.controller.messages import mirrored_message
 from wfe.controller.naming import is_valid_label_value
 from wfe.controller.pipelinerun import Owner, build_pipeline_run, owner_of
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
-from wfe.controller.status import phase_of
+from wfe.controller.status import StaleDecisionError, phase_of
 from wfe.controller.timestamps import parse_time
 from wfe.runtime.client import ApiError, is_already_exists, is_forbidden, is_invalid, is_not_found
 from wfe.runtime.reconcile import Result
@@ -83,11 +83,23 @@ def handle_pending(deps: Dependencies, wfe: Object) -> Result:
             if is_invalid(err):
                 return _fail_invalid_pipeline_run(deps, wfe, err)
             return _create_failed(deps, wfe, desired, err)
-        transitions.start_running(deps, wfe, created, adopted=False)
+        _record_created(deps, wfe, created)
         return Result()
     raise StaleLockRetriesExhaustedError(
         f"PipelineRun {desired['metadata']['name']} kept reappearing after stale-lock removal"
     )
+
+
+def _record_created(deps: Dependencies, wfe: Object, created: Object) -> None:
+    """Running on the PipelineRun this reconcile created. If the status write meets a conflict,
+    the decision is made again on the fresh object: while that is still Pending, the PipelineRun
+    we just created is still the fact to record (and "created" still the truth, not "adopted")."""
+    try:
+        transitions.start_running(deps, wfe, created, adopted=False)
+    except StaleDecisionError as stale:
+        if phase_of(stale.current) != Phase.PENDING:
+            raise  # someone else decided meanwhile: the reconciler decides again from scratch
+        transitions.start_running(deps, stale.current, created, adopted=False)
 
 
 def validation_problem(wfe: Object) -> str | None:
@@ -145,9 +157,8 @@ def _resolve_existing(deps: Dependencies, wfe: Object, desired: Object) -> Resul
 
 def _create_failed(deps: Dependencies, wfe: Object, desired: Object, err: ApiError) -> Result:
     """A create that failed for any other reason (namespace missing, Tekton gone, API server
-    trouble): visible on the object at once, retried with backoff within --create-retry-window
-    (counted from the first failure, kept in the condition), then Failed (SPEC §7)."""
-    errors.count_exception(err)
+    trouble): visible on the object at once, retried within --create-retry-window (counted from
+    the first failure, kept in the condition), then Failed (SPEC §7)."""
     meta = desired["metadata"]
     window = deps.settings.create_retry_window_seconds
     now = deps.clock()
@@ -159,6 +170,7 @@ def _create_failed(deps: Dependencies, wfe: Object, desired: Object, err: ApiErr
         f"{cause or err.message or err}"
     )
     if elapsed >= window:
+        errors.count_exception(err)
         reason = FailureReason.CONFIGURATION_ERROR if cause else FailureReason.UNKNOWN
         final = mirrored_message(
             f"{message} (still failing after {format_go_duration(window)} of retries, "
@@ -169,17 +181,23 @@ def _create_failed(deps: Dependencies, wfe: Object, desired: Object, err: ApiErr
             deps, wfe, details, creation_condition=(ConditionReason.CREATION_FAILED, final)
         )
         return Result()
-    log.warning("PipelineRun create failed, retrying", error=str(err), elapsed=round(elapsed, 1))
     transitions.creation_failed(
         deps,
         wfe,
         mirrored_message(f"{message}; retrying for up to {format_go_duration(window)}."),
     )
-    # Backoff that grows with the time already spent (1 s, 1 s, 2 s, 4 s, ... 60 s), honouring
-    # Retry-After, and never past the window: the verdict comes when the window says, not up to
-    # twice as late as the queue's per-item backoff would make it.
-    delay = max(min(max(elapsed, 1.0), _CREATE_RETRY_MAX_DELAY), err.retry_after_seconds or 0.0)
-    return Result(requeue_after=max(min(delay, window - elapsed), 0.001))
+    remaining = window - elapsed
+    if elapsed < remaining:
+        # first half of the window: a reconcile error like any other (counted, logged, retried
+        # with the queue's per-item exponential backoff)
+        raise err
+    # Second half: the queue's backoff (by now about the time already spent) would overshoot the
+    # window by up to as much again; retry at most a minute apart (or after Retry-After), and once
+    # more exactly when the window ends, so the verdict comes when the window says.
+    errors.count_exception(err)
+    log.warning("PipelineRun create failed, retrying", error=str(err), elapsed=round(elapsed, 1))
+    delay = max(_CREATE_RETRY_MAX_DELAY, err.retry_after_seconds or 0.0)
+    return Result(requeue_after=max(min(delay, remaining), 0.001))
 
 
 _CREATE_RETRY_MAX_DELAY = 60.0
