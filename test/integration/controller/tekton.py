@@ -93,6 +93,10 @@ class Tekton:
 
         return self._write_status(PIPELINE_RUNS, name, mutate)
 
+    def write_status(self, name: str, mutate: Callable[[Object], None]) -> Object:
+        """Any PipelineRun status, malformed ones included (Tekton bugs, fault injection)."""
+        return self._write_status(PIPELINE_RUNS, name, mutate)
+
     def report_progress(self, name: str, at: datetime, completed: int) -> Object:
         def mutate(status: Object) -> None:
             status["conditions"] = [succeeded("Unknown", "Running", progress(completed), at)]
