@@ -213,3 +213,50 @@ def test_one_target_written_with_plural_short_and_singular_kinds_is_one_lock(
     pipeline_run = cluster.pipeline_run(lock)
     assert pipeline_run is not None
     assert pipeline_run["metadata"]["annotations"]["kubernaut.ai/target-resource"] in spellings
+
+
+def fail_before_any_step(
+    cluster: Cluster, tekton: Tekton, name: str, started: datetime, completed: datetime
+) -> dict[str, Any]:
+    """``name`` runs, then Tekton cannot resolve its bundle: Failed, nothing ran."""
+    cluster.create_wfe(name)
+    cluster.wait_for_phase(name, "Running")
+    tekton.fail(
+        PIPELINE_RUN,
+        reason="CouldntGetPipeline",
+        message="Error retrieving pipeline for pipelinerun: could not find object in image",
+        started=started,
+        completed=completed,
+    )
+    status = cluster.wait_for_phase(name, "Failed")["status"]
+    assert status["failureDetails"]["wasExecutionFailure"] is False
+    return status
+
+
+def test_a_bundle_that_keeps_failing_before_any_step_ran_doubles_the_cooldown(
+    cluster: Cluster, tekton: Tekton, start: StartController
+) -> None:
+    # issue 9: a broken bundle was re-run at alert-storm rate (no cooldown at all)
+    controller = start(cooldown_seconds=60, max_cooldown_seconds=3600)
+    base = whole_second(datetime.now(UTC))
+    controller.clock.set(base)
+    fail_before_any_step(cluster, tekton, "broken-1", base, base + timedelta(seconds=10))
+
+    # one failure: the plain cooldown (60 s)
+    controller.clock.set(base + timedelta(seconds=40))
+    cluster.create_wfe("storm-1")
+    skipped = cluster.wait_for_phase("storm-1", "Skipped")["status"]["skipDetails"]
+    assert skipped["reason"] == "RecentlyRemediated"
+    assert skipped["recentRemediation"]["cooldownRemaining"] == "30s"
+
+    # after it, the same broken bundle again: two consecutive failures, 2 x 60 s
+    controller.clock.set(base + timedelta(seconds=71))
+    fail_before_any_step(
+        cluster, tekton, "broken-2", base + timedelta(seconds=71), base + timedelta(seconds=80)
+    )
+    controller.clock.set(base + timedelta(seconds=80 + 90))
+    cluster.create_wfe("storm-2")
+    skipped = cluster.wait_for_phase("storm-2", "Skipped")["status"]["skipDetails"]
+    assert skipped["recentRemediation"]["name"] == "broken-2"
+    assert skipped["recentRemediation"]["cooldownRemaining"] == "30s"
+    assert "after 2 consecutive failures before any step ran" in skipped["message"]
