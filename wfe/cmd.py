@@ -16,13 +16,16 @@ from wfe.audit.factory import SERVICE_ACCOUNT_TOKEN_FILE, build_recorder
 from wfe.audit.recorder import DEFAULT_STOP_TIMEOUT, Recorder
 from wfe.config import Config, ConfigurationError, parse, wants_version
 from wfe.controller.pipelinerun import ExecutionSettings
+from wfe.controller.readiness import ServedApiCheck
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.controller.settings import ControllerSettings
 from wfe.controller.setup import setup_controller
+from wfe.controller.targets import KindNames
 from wfe.runtime.cache.cache import Cache
 from wfe.runtime.client import ApiError, Client, ConfigError, load_configuration
 from wfe.runtime.log import configure_logging
 from wfe.runtime.manager import Manager, install_signal_handlers
+from wfe.startup_retry import retry_transient
 
 EXIT_BAD_CONFIG = 2
 EXIT_STARTUP_FAILED = 1
@@ -42,14 +45,10 @@ class StartupError(Exception):
 
 
 def check_apis_served(client: Client) -> None:
-    """Fail fast (CrashLoopBackOff) when Tekton or the WorkflowExecution CRD is not installed."""
-    try:
-        tekton = client.is_served(PIPELINE_RUNS)
-        wfe = client.is_served(WORKFLOW_EXECUTIONS)
-    except ApiError as err:
-        raise StartupError(
-            f"cannot reach the Kubernetes API server at {client.host}: {err}"
-        ) from err
+    """Fail fast (CrashLoopBackOff) when Tekton or the WorkflowExecution CRD is not installed.
+    An ApiError (API server unreachable, RBAC not applied yet) is left to the caller's retry."""
+    tekton = client.is_served(PIPELINE_RUNS)
+    wfe = client.is_served(WORKFLOW_EXECUTIONS)
     if not tekton:
         raise StartupError(
             "the Tekton API tekton.dev/v1 PipelineRun is not served by this cluster: "
@@ -115,7 +114,19 @@ class ApiServerCheck:
             return self._last
 
 
-def build_manager(config: Config, client: Client) -> Manager:
+def start_up_checks(client: Client) -> KindNames:
+    """The checks and reads start-up needs from the API server, each retried through transient
+    errors (SPEC §10); returns the kind names for lock keys (discovered once, SPEC §3)."""
+    try:
+        retry_transient(lambda: check_apis_served(client), what="check served APIs")
+        return retry_transient(lambda: KindNames.discover(client), what="discover kinds")
+    except ApiError as err:
+        raise StartupError(
+            f"cannot reach the Kubernetes API server at {client.host}: {err}"
+        ) from err
+
+
+def build_manager(config: Config, client: Client, kinds: KindNames | None = None) -> Manager:
     cache = Cache(client)
     leader_namespace = (
         config.leader_election_namespace or os.environ.get("POD_NAMESPACE") or "kubernaut-system"
@@ -130,12 +141,15 @@ def build_manager(config: Config, client: Client) -> Manager:
         leader_election_namespace=leader_namespace,
         graceful_shutdown_timeout=config.graceful_shutdown_timeout,
     )
-    audit = build_recorder(
-        config.audit_sink,
-        datastorage_url=config.datastorage_url,
-        token_file=datastorage_token_file(config),
-        spool_dir=config.audit_spool_dir,
-    )
+    try:
+        audit = build_recorder(
+            config.audit_sink,
+            datastorage_url=config.datastorage_url,
+            token_file=datastorage_token_file(config),
+            spool_dir=config.audit_spool_dir,
+        )
+    except (ValueError, RuntimeError) as err:  # e.g. the spool directory is used by another process
+        raise StartupError(f"audit recorder: {err}") from err
     settings = ControllerSettings(
         execution=ExecutionSettings(
             execution_namespace=config.execution_namespace,
@@ -143,6 +157,8 @@ def build_manager(config: Config, client: Client) -> Manager:
             default_timeout_seconds=config.default_timeout,
         ),
         cooldown_seconds=config.cooldown_period,
+        max_cooldown_seconds=config.max_cooldown,
+        create_retry_window_seconds=config.create_retry_window,
     )
     controller = setup_controller(
         client,
@@ -152,11 +168,13 @@ def build_manager(config: Config, client: Client) -> Manager:
         settings,
         watch_namespace=config.watch_namespace,
         max_concurrent_reconciles=config.max_concurrent_reconciles,
+        kinds=kinds,
     )
     manager.add(AuditRunnable(audit), needs_leader_election=False)
     manager.add(controller)
     manager.add_healthz_check("workers", controller.healthz_check)
     manager.add_readyz_check("apiserver", ApiServerCheck(client))
+    manager.add_readyz_check("tekton", ServedApiCheck(client, PIPELINE_RUNS))
     return manager
 
 
@@ -186,8 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             qps=config.kube_api_qps,
             burst=config.kube_api_burst,
         )
-        check_apis_served(client)
-        manager = build_manager(config, client)
+        kinds = start_up_checks(client)
+        manager = build_manager(config, client, kinds)
     except (ConfigError, StartupError) as err:
         log.error("start-up failed", error=str(err))
         print(f"wfe-controller: {err}", file=sys.stderr)

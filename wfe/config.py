@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -39,6 +42,8 @@ class Config:
     datastorage_token_file: str | None
     audit_spool_dir: str | None
     graceful_shutdown_timeout: float
+    max_cooldown: float
+    create_retry_window: float
     kube_api_qps: float = 500.0
     kube_api_burst: int = 1000
 
@@ -111,6 +116,18 @@ _FLAGS: tuple[tuple[str, Any, str, str], ...] = (
         "client-side limit on API requests per second (token bucket; 0 turns it off)",
     ),
     ("kube-api-burst", 1000, "int", "requests the client-side limit lets through at once"),
+    (
+        "max-cooldown",
+        "1h",
+        "duration",
+        "cap of the cooldown, which doubles after each consecutive failure before any step ran",
+    ),
+    (
+        "create-retry-window",
+        "5m",
+        "duration",
+        "how long a failing PipelineRun create is retried before the workflow is Failed",
+    ),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -120,7 +137,7 @@ _FALSE = {"0", "false", "no", "off"}
 def parse(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> Config:
     """Flags > env vars > config file > defaults. Raises ConfigurationError on bad values."""
     environ = dict(os.environ if environ is None else environ)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="wfe-controller",
         description="Kubernaut WorkflowExecution controller",
         argument_default=argparse.SUPPRESS,
@@ -135,12 +152,7 @@ def parse(argv: Sequence[str] | None = None, environ: dict[str, str] | None = No
             parser.add_argument(f"--{name}", nargs="?", const="true", metavar="BOOL", help=shown)
         else:
             parser.add_argument(f"--{name}", metavar=kind.split(":")[0].upper(), help=shown)
-    try:
-        flags = vars(parser.parse_args(argv))
-    except SystemExit as err:
-        if err.code == 0:
-            raise
-        raise ConfigurationError("invalid command line (see --help)") from None
+    flags = vars(parser.parse_args(_attach_dash_values(argv or [])))
     file_values = _load_file(flags.get("config") or environ.get("WFE_CONFIG"))
     values: dict[str, Any] = {}
     for name, default, kind, _ in _FLAGS:
@@ -157,6 +169,41 @@ def parse(argv: Sequence[str] | None = None, environ: dict[str, str] | None = No
     config = Config(**values)
     _check(config)
     return config
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is a ConfigurationError (one line, exit 2), not a usage
+    dump on stderr."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigurationError(f"invalid command line: {message} (see --help)")
+
+
+def _value_flags() -> frozenset[str]:
+    return frozenset(f"--{name}" for name, _, kind, _ in _FLAGS if kind != "bool") | {"--config"}
+
+
+def _attach_dash_values(argv: Sequence[str]) -> list[str]:
+    """``--cooldown-period -5m`` as ``--cooldown-period=-5m``: argparse would read the value as a
+    flag of its own; attached, it reaches the flag's own check ("must not be negative")."""
+    value_flags = _value_flags()
+    out: list[str] = []
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        following = argv[index + 1] if index + 1 < len(argv) else None
+        if (
+            token in value_flags
+            and following is not None
+            and following.startswith("-")
+            and following.split("=", 1)[0] not in value_flags | {"--version", "--help", "-h"}
+        ):
+            out.append(f"{token}={following}")
+            index += 2
+            continue
+        out.append(token)
+        index += 1
+    return out
 
 
 def wants_version(argv: Sequence[str] | None) -> bool:
@@ -226,22 +273,94 @@ def _convert(raw: Any, kind: str, source: str) -> Any:
     raise AssertionError(kind)
 
 
+_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DNS1123_SUBDOMAIN = re.compile(
+    r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*"
+)
+
+
 def _check(config: Config) -> None:
+    """Values that parse but cannot work: each error names its flag (SPEC §10)."""
     if config.max_concurrent_reconciles < 1:
         raise ConfigurationError("--max-concurrent-reconciles must be at least 1")
-    if config.cooldown_period < 0:
-        raise ConfigurationError("--cooldown-period must not be negative")
-    if config.default_timeout <= 0:
-        raise ConfigurationError("--default-timeout must be positive")
     if config.kube_api_qps < 0:
         raise ConfigurationError("--kube-api-qps must not be negative (0 turns the limit off)")
     if config.kube_api_burst < 1:
         raise ConfigurationError("--kube-api-burst must be at least 1")
+    for flag, seconds, positive in (
+        ("--cooldown-period", config.cooldown_period, False),
+        ("--default-timeout", config.default_timeout, True),
+        ("--graceful-shutdown-timeout", config.graceful_shutdown_timeout, False),
+        ("--max-cooldown", config.max_cooldown, False),
+        ("--create-retry-window", config.create_retry_window, True),
+    ):
+        if seconds < 0:
+            raise ConfigurationError(f"{flag} must not be negative")
+        if positive and seconds == 0:
+            raise ConfigurationError(f"{flag} must be positive")
+    if config.max_cooldown < config.cooldown_period:
+        raise ConfigurationError("--max-cooldown must not be shorter than --cooldown-period")
     if config.audit_sink == "datastorage" and not config.datastorage_url:
         raise ConfigurationError("--audit-sink=datastorage needs --datastorage-url")
     for flag, address in (
         ("--metrics-bind-address", config.metrics_bind_address),
         ("--health-probe-bind-address", config.health_probe_bind_address),
     ):
-        if address not in (None, "0") and ":" not in address:
-            raise ConfigurationError(f"{flag}: expected host:port or :port, got {address!r}")
+        if address not in (None, "0") and not _is_bind_address(address):
+            raise ConfigurationError(
+                f"{flag}: expected host:port or :port (port 0-65535), got {address!r}"
+            )
+    if config.datastorage_url is not None:
+        _check_url("--datastorage-url", config.datastorage_url)
+    for flag, namespace in (
+        ("--execution-namespace", config.execution_namespace),
+        ("--leader-election-namespace", config.leader_election_namespace),
+        ("--watch-namespace", config.watch_namespace),
+    ):
+        if namespace is not None and not _DNS1123_LABEL.fullmatch(namespace):
+            raise ConfigurationError(
+                f"{flag}: {namespace!r} is not a namespace name (DNS-1123 label: lower-case "
+                "letters, digits and '-', at most 63 characters)"
+            )
+    if len(config.service_account) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(
+        config.service_account
+    ):
+        raise ConfigurationError(
+            f"--service-account: {config.service_account!r} is not a ServiceAccount name "
+            "(DNS-1123 subdomain: lower-case letters, digits, '-' and '.')"
+        )
+    if config.audit_spool_dir is not None:
+        _check_writable_directory("--audit-spool-dir", config.audit_spool_dir)
+
+
+_BIND_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)?")
+
+
+def _is_bind_address(address: str) -> bool:
+    host, separator, port = address.rpartition(":")
+    if not separator or not port.isdigit() or not 0 <= int(port) <= 65535:
+        return False
+    return _BIND_HOST.fullmatch(host) is not None
+
+
+def _check_url(flag: str, url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError as err:
+        raise ConfigurationError(f"{flag}: {url!r} is not a URL ({err})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"{flag}: expected an http:// or https:// URL, got {url!r}")
+
+
+def _check_writable_directory(flag: str, directory: str) -> None:
+    """Creates the directory if needed and proves it writable with a probe file."""
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-probe-"):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise ConfigurationError(
+            f"{flag}: {directory!r} is not a writable directory ({reason})"
+        ) from None

@@ -151,6 +151,42 @@ def test_lower_case_parameter_names_are_refused(wfes: k8s.CustomObjectsApi, name
     assert "parameter names must be UPPER_SNAKE_CASE" in message
 
 
+@pytest.mark.parametrize("timeout", ["3000000h", "0s", "24h0m1s"])
+def test_a_timeout_not_in_0_to_24h_is_refused(
+    wfes: k8s.CustomObjectsApi, namespace: str, timeout: str
+) -> None:
+    # 3000000h matches the pattern but no Go duration holds it: it used to wedge the controller
+    message = rejection(wfes, namespace, valid_spec(executionConfig={"timeout": timeout}))
+    assert "spec.executionConfig.timeout" in message
+
+
+def test_a_24h_timeout_is_accepted(wfes: k8s.CustomObjectsApi, namespace: str) -> None:
+    create(wfes, namespace, valid_spec(executionConfig={"timeout": "24h"}))
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {f"P{i}": "v" for i in range(65)},
+        {"BIG": "x" * (32 * 1024 + 1)},
+    ],
+    ids=["65-keys", "value-over-32KiB"],
+)
+def test_parameters_beyond_64_keys_or_32_kib_a_value_are_refused(
+    wfes: k8s.CustomObjectsApi, namespace: str, parameters: dict[str, str]
+) -> None:
+    message = rejection(wfes, namespace, valid_spec(parameters=parameters))
+    assert "spec.parameters" in message
+
+
+def test_64_parameters_of_32_kib_each_are_accepted(
+    wfes: k8s.CustomObjectsApi, namespace: str
+) -> None:
+    parameters = {f"P{i}": "é" * (32 * 1024) if i == 0 else "v" for i in range(64)}
+    created = create(wfes, namespace, valid_spec(parameters=parameters))
+    assert created["spec"]["parameters"] == parameters
+
+
 def test_confidence_above_one_is_refused(wfes: k8s.CustomObjectsApi, namespace: str) -> None:
     message = rejection(wfes, namespace, valid_spec(confidence=2))
     assert "spec.confidence" in message
@@ -227,6 +263,10 @@ def test_metadata_and_status_stay_writable_while_spec_is_frozen(
         ("containerImage", "quay.io/Kubernaut/wf"),
         ("timeout", "10µs"),
         ("timeout", "1h 30m"),
+        ("timeout", "3000000h"),
+        ("timeout", "0s"),
+        ("timeout", "24h"),
+        ("timeout", "1441m"),
         ("parameter", "ÄB"),
         ("parameter", "A_1"),
     ],

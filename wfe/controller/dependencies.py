@@ -11,6 +11,7 @@ from wfe.audit.recorder import Recorder
 from wfe.controller.lock import LockChecker
 from wfe.controller.settings import ControllerSettings
 from wfe.controller.status import StatusWriter
+from wfe.controller.targets import KindNames
 from wfe.runtime.client import Client, Resource
 
 Object = dict[str, Any]
@@ -38,3 +39,5 @@ class Dependencies:
     clock: Callable[[], datetime]
     status: StatusWriter
     lock: LockChecker
+    kinds: KindNames
+    """Canonical kinds for lock keys (SPEC §3): ``kinds.key(spec.targetResource)``."""

@@ -12,3 +12,4 @@ class EventReason(StrEnum):
     CLEANUP_FAILED = "CleanupFailed"
     WORKFLOW_EXECUTION_DELETED = "WorkflowExecutionDeleted"
     INVALID_SPEC = "InvalidSpec"
+    CREATE_FAILED = "CreateFailed"

@@ -79,9 +79,14 @@ def owner_of(pipeline_run: dict[str, Any]) -> Owner | None:
 
 
 def build_pipeline_run(
-    workflow_execution: dict[str, Any], settings: ExecutionSettings
+    workflow_execution: dict[str, Any],
+    settings: ExecutionSettings,
+    lock_key: str | None = None,
 ) -> dict[str, Any]:
     """The PipelineRun that executes ``workflow_execution``; deliberately without ownerReferences.
+
+    Its name is the lock on ``lock_key``, the canonical target (SPEC §3); by default the target
+    as written.
 
     Raises ``ValueError`` when the WorkflowExecution's name cannot be a label value (longer than
     63 characters): the watch maps PipelineRun events back to their owner through that label.
@@ -138,7 +143,7 @@ def build_pipeline_run(
         "apiVersion": API_VERSION,
         "kind": PIPELINE_RUN_KIND,
         "metadata": {
-            "name": pipeline_run_name(spec["targetResource"]),
+            "name": pipeline_run_name(lock_key or spec["targetResource"]),
             "namespace": settings.execution_namespace,
             "labels": {
                 LABEL_WORKFLOW_EXECUTION: name,

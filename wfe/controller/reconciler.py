@@ -20,12 +20,15 @@ from wfe.controller.phases.running import handle_running
 from wfe.controller.phases.terminal import handle_terminal
 from wfe.controller.resources import WORKFLOW_EXECUTIONS
 from wfe.controller.settings import ControllerSettings
-from wfe.controller.status import PhaseMovedError, StatusWriter, phase_of
+from wfe.controller.status import StaleDecisionError, StatusWriter, phase_of
+from wfe.controller.targets import AS_WRITTEN, KindNames
 from wfe.runtime.client import ApiError, Client, is_conflict, is_not_found
 from wfe.runtime.reconcile import Request, Result
 
 Object = dict[str, Any]
 CONTROLLER_NAME = "workflowexecution"
+# Decisions made again on fresh data after a conflict, within one reconcile, before requeueing.
+REDECIDE_ATTEMPTS = 3
 log = structlog.get_logger("wfe.controller")
 
 _HANDLERS: dict[str, Callable[[Dependencies, Object], Result]] = {
@@ -50,6 +53,7 @@ class WorkflowExecutionReconciler:
         audit: Recorder,
         settings: ControllerSettings,
         clock: Callable[[], datetime] = utc_now,
+        kinds: KindNames = AS_WRITTEN,
     ):
         self.deps = Dependencies(
             client=client,
@@ -59,7 +63,14 @@ class WorkflowExecutionReconciler:
             settings=settings,
             clock=clock,
             status=StatusWriter(client),
-            lock=LockChecker(reader, settings.cooldown_seconds, clock),
+            lock=LockChecker(
+                reader,
+                settings.cooldown_seconds,
+                clock,
+                max_cooldown_seconds=settings.max_cooldown_seconds,
+                target_key=kinds.key,
+            ),
+            kinds=kinds,
         )
 
     def __call__(self, request: Request) -> Result:
@@ -75,9 +86,7 @@ class WorkflowExecutionReconciler:
         # the runtime already bound controller, namespace, name and reconcileID
         with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
             try:
-                return self._reconcile(wfe)
-            except PhaseMovedError:
-                return Result(requeue=True)  # someone else decided meanwhile: look again
+                return self._decide(wfe)
             except Exception as err:
                 if is_conflict(err):
                     errors.count_exception(err)
@@ -89,6 +98,17 @@ class WorkflowExecutionReconciler:
                 # the controller logs the stack once; this line carries the correlation id
                 log.error("reconcile failed", error=f"{type(err).__name__}: {err}")
                 raise
+
+    def _decide(self, wfe: Object) -> Result:
+        """Decides on ``wfe``; after a conflict, decides again on what the API server holds now
+        (the cache may still lag), never replaying the stale decision."""
+        for _attempt in range(REDECIDE_ATTEMPTS):
+            try:
+                return self._reconcile(wfe)
+            except StaleDecisionError as stale:
+                log.debug("status changed meanwhile, deciding again", reason=str(stale))
+                wfe = stale.current
+        return Result(requeue=True)
 
     def _reconcile(self, wfe: Object) -> Result:
         if wfe["metadata"].get("deletionTimestamp"):

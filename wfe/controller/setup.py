@@ -20,6 +20,7 @@ from wfe.controller.phases.pending import StaleLockRetriesExhaustedError
 from wfe.controller.reconciler import CONTROLLER_NAME, WorkflowExecutionReconciler, utc_now
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.controller.settings import ControllerSettings
+from wfe.controller.targets import AS_WRITTEN, KindNames
 from wfe.runtime.cache.cache import Cache
 from wfe.runtime.cache.index import index_by_field
 from wfe.runtime.client import Client
@@ -32,9 +33,10 @@ Object = dict[str, Any]
 PHASE_FIELD = "status.phase"
 
 
-def target_resource_of(obj: Object) -> list[str]:
+def target_resource_of(obj: Object, kinds: KindNames = AS_WRITTEN) -> list[str]:
+    """The index value of a WorkflowExecution: its canonical target (SPEC §3)."""
     target = (obj.get("spec") or {}).get("targetResource")
-    return [target] if isinstance(target, str) and target else []
+    return [kinds.key(target)] if isinstance(target, str) and target else []
 
 
 def correlation_id_of(wfe: Object) -> str:
@@ -75,9 +77,15 @@ def setup_controller(
     watch_namespace: str | None = None,
     max_concurrent_reconciles: int = 4,
     clock: Callable[[], datetime] = utc_now,
+    kinds: KindNames | None = None,
 ) -> Controller:
+    """``kinds``: the kind names for lock keys, discovered from the API server once when not
+    given (the entry point discovers them within its start-up retries)."""
+    kinds = KindNames.discover(client) if kinds is None else kinds
     wfe_informer = cache.informer_for(WORKFLOW_EXECUTIONS, namespace=watch_namespace)
-    cache.index_field(WORKFLOW_EXECUTIONS, TARGET_RESOURCE_FIELD, target_resource_of)
+    cache.index_field(
+        WORKFLOW_EXECUTIONS, TARGET_RESOURCE_FIELD, lambda obj: target_resource_of(obj, kinds)
+    )
     phase_index = cache.index_field(WORKFLOW_EXECUTIONS, PHASE_FIELD, index_by_field(PHASE_FIELD))
     # only PipelineRuns this controller labelled, only in the execution namespace
     pipeline_run_informer = cache.informer_for(
@@ -85,7 +93,7 @@ def setup_controller(
         namespace=settings.execution.execution_namespace,
         label_selector=LABEL_WORKFLOW_EXECUTION,
     )
-    reconciler = WorkflowExecutionReconciler(client, cache, events, audit, settings, clock)
+    reconciler = WorkflowExecutionReconciler(client, cache, events, audit, settings, clock, kinds)
     controller = Controller(
         CONTROLLER_NAME,
         reconciler,

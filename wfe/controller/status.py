@@ -1,8 +1,10 @@
-"""Writes WorkflowExecution status through the status subresource, retrying optimistic conflicts.
+"""Writes WorkflowExecution status through the status subresource.
 
-A mutation is a function applied to a fresh copy of the object; on 409 Conflict the object is read
-again from the API server and the same mutation re-applied (client-go's RetryOnConflict), unless the
-phase moved meanwhile, in which case the write is abandoned: another reconcile already decided.
+A mutation is a function applied to a copy of the object the reconcile decided on. On 409 Conflict
+the decision was made on stale data: the writer reads the object again and raises
+:class:`StaleDecisionError` carrying it, and the reconciler decides again from the start on that
+fresh object. The mutation is never replayed on the fresh object: the decision behind it (an Event,
+a lock release, a message saying what was found) may no longer hold.
 """
 
 from __future__ import annotations
@@ -19,11 +21,18 @@ from wfe.runtime.client import Client, is_conflict
 Object = dict[str, Any]
 Mutation = Callable[[Object], None]
 
-CONFLICT_RETRIES = 5
 
+class StaleDecisionError(Exception):
+    """The object changed since the reconcile read it; ``current`` is what the API server holds
+    now. The caller's decision is dropped and made again from ``current``."""
 
-class PhaseMovedError(Exception):
-    """The object's phase changed under us; the caller's decision is stale and must be dropped."""
+    def __init__(self, current: Object):
+        meta = current.get("metadata") or {}
+        super().__init__(
+            f"{meta.get('namespace')}/{meta.get('name')} changed meanwhile "
+            f"(now resourceVersion {meta.get('resourceVersion')}, phase {phase_of(current)})"
+        )
+        self.current = current
 
 
 def phase_of(obj: Object) -> str:
@@ -36,29 +45,24 @@ class StatusWriter:
         self._client = client
 
     def write(self, obj: Object, mutate: Mutation) -> Object:
-        """Applies ``mutate`` to ``obj``'s status and writes it; returns the object as stored."""
-        expected_phase = phase_of(obj)
-        current = obj
-        for attempt in range(CONFLICT_RETRIES + 1):
-            desired = copy.deepcopy(current)
-            desired.setdefault("status", {})
-            mutate(desired)
-            if desired.get("status") == current.get("status"):
-                return current  # nothing to write: no write storms on repeated reconciles
-            try:
-                stored = self._client.update_status(WORKFLOW_EXECUTIONS, desired)
-            except Exception as err:
-                if not is_conflict(err) or attempt == CONFLICT_RETRIES:
-                    raise
-                meta = obj["metadata"]
-                current = self._client.get(WORKFLOW_EXECUTIONS, meta["name"], meta["namespace"])
-                if phase_of(current) != expected_phase:
-                    raise PhaseMovedError(
-                        f"phase moved from {expected_phase} to {phase_of(current)}"
-                    ) from err
-                continue
-            to_phase = phase_of(stored)
-            if to_phase != expected_phase:
-                metrics.PHASE_TRANSITIONS.labels(from_phase=expected_phase, to_phase=to_phase).inc()
-            return stored
-        raise AssertionError("unreachable")
+        """Applies ``mutate`` to ``obj``'s status and writes it; returns the object as stored.
+
+        Raises :class:`StaleDecisionError` on a conflict (after reading the fresh object).
+        """
+        desired = copy.deepcopy(obj)
+        desired.setdefault("status", {})
+        mutate(desired)
+        if desired.get("status") == obj.get("status"):
+            return obj  # nothing to write: no write storms on repeated reconciles
+        try:
+            stored = self._client.update_status(WORKFLOW_EXECUTIONS, desired)
+        except Exception as err:
+            if not is_conflict(err):
+                raise
+            meta = obj["metadata"]
+            current = self._client.get(WORKFLOW_EXECUTIONS, meta["name"], meta["namespace"])
+            raise StaleDecisionError(current) from err
+        from_phase, to_phase = phase_of(obj), phase_of(stored)
+        if to_phase != from_phase:
+            metrics.PHASE_TRANSITIONS.labels(from_phase=from_phase, to_phase=to_phase).inc()
+        return stored

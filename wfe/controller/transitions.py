@@ -26,6 +26,7 @@ from wfe.controller.conditions import set_condition
 from wfe.controller.dependencies import Dependencies
 from wfe.controller.event_reasons import EventReason
 from wfe.controller.lock import Conflict
+from wfe.controller.messages import mirrored_message
 from wfe.controller.tekton_status import succeeded_condition
 from wfe.controller.timestamps import format_time, parse_time
 
@@ -192,22 +193,31 @@ def fail(
     creation_condition: tuple[str, str] | None = None,
 ) -> Object:
     """Failed with ``details`` (failureDetails). ``creation_condition`` = (reason, message) when the
-    PipelineRun was never created (validation, Forbidden, invalid PipelineRun)."""
+    PipelineRun was never created (validation, Forbidden, invalid PipelineRun).
+
+    completionTime is the PipelineRun's own when Tekton gave the verdict (never the failed task's:
+    ``finally`` tasks may run long after it, and cooldown and lock release count from it); for a
+    failure the controller decides itself, the moment it decided (SPEC §5).
+    """
     now = deps.clock()
     reason = str(details["reason"])
-    failed_at = parse_time(details.get("failedAt")) or now
+    completed_at = (
+        parse_time((pipeline_run.get("status") or {}).get("completionTime"))
+        if pipeline_run
+        else None
+    ) or (parse_time(details.get("failedAt")) or now)
     summary = pipeline_run_summary(pipeline_run) if pipeline_run else None
-    message = f"Workflow failed ({reason}): {details.get('message', '')}".strip()
+    message = mirrored_message(f"Workflow failed ({reason}): {details.get('message', '')}".strip())
 
     def mutate(obj: Object) -> None:
         status = obj["status"]
         _observe(obj)
         status["phase"] = Phase.FAILED
         status["outcome"] = Outcome.FAILURE
-        status["completionTime"] = format_time(failed_at)
+        status["completionTime"] = format_time(completed_at)
         if status.get("startTime"):
-            status["duration"] = _duration(status, failed_at)
-        status["message"] = message[:1024]
+            status["duration"] = _duration(status, completed_at)
+        status["message"] = message
         status["failureReason"] = reason
         status["failureDetails"] = details
         if summary is not None:
@@ -218,7 +228,7 @@ def fail(
                 ConditionType.PIPELINE_RUN_CREATED,
                 _F,
                 creation_condition[0],
-                creation_condition[1],
+                mirrored_message(creation_condition[1]),
                 now,
             )
         else:
@@ -233,12 +243,36 @@ def fail(
     _finished_metrics(stored, Outcome.FAILURE, pipeline_run, now)
     event_reason = (
         EventReason.INVALID_SPEC
-        if reason == FailureReason.CONFIGURATION_ERROR and creation_condition
+        if reason == FailureReason.CONFIGURATION_ERROR
+        and creation_condition is not None
+        and creation_condition[0] == ConditionReason.INVALID_SPEC
         else EventReason.WORKFLOW_FAILED
     )
-    deps.events.event(stored, "Warning", event_reason, message[:1024])
+    deps.events.event(stored, "Warning", event_reason, message)
     _audit(deps, EventType.WORKFLOW_FAILED, stored)
     log.info("workflow failed", reason=reason)
+    return stored
+
+
+def creation_failed(deps: Dependencies, wfe: Object, message: str) -> Object:
+    """Still Pending, but never silently: PipelineRunCreated=False/CreationFailed with the error,
+    and a Warning Event CreateFailed (aggregated by the recorder when it repeats) (SPEC §7)."""
+    now = deps.clock()
+
+    def mutate(obj: Object) -> None:
+        _observe(obj)
+        obj["status"]["message"] = message
+        _set(
+            obj,
+            ConditionType.PIPELINE_RUN_CREATED,
+            _F,
+            ConditionReason.CREATION_FAILED,
+            message,
+            now,
+        )
+
+    stored = deps.status.write(wfe, mutate)
+    deps.events.event(stored, "Warning", EventReason.CREATE_FAILED, message)
     return stored
 
 
@@ -298,6 +332,9 @@ def set_audit_condition(deps: Dependencies, wfe: Object, recorded: bool, message
 
 
 _TASKS_COMPLETED = re.compile(r"Tasks Completed: (\d+)")
+_CONDITION_STATUSES = frozenset(ConditionStatus)
+# Tekton's reasons are short CamelCase codes; a longer one is cut like a message.
+_MIRRORED_REASON_MAX_BYTES = 1024
 
 
 def pipeline_run_summary(pipeline_run: Object) -> Object:
@@ -312,10 +349,14 @@ def pipeline_run_summary(pipeline_run: Object) -> Object:
     total = len(pipeline_spec.get("tasks") or []) + len(pipeline_spec.get("finally") or [])
     total = total or len(status.get("childReferences") or [])
     progress = _TASKS_COMPLETED.search(str(succeeded.get("message", "")))
+    verdict = succeeded.get("status")
     return {
-        "status": succeeded.get("status", ConditionStatus.UNKNOWN),
-        "reason": succeeded.get("reason", ""),
-        "message": succeeded.get("message", ""),
+        # the schema allows the three values only: anything else would be refused (422) forever
+        "status": verdict
+        if isinstance(verdict, str) and verdict in _CONDITION_STATUSES
+        else ConditionStatus.UNKNOWN,
+        "reason": mirrored_message(succeeded.get("reason", ""), _MIRRORED_REASON_MAX_BYTES),
+        "message": mirrored_message(succeeded.get("message", "")),
         "completedTasks": int(progress.group(1)) if progress else 0,
         "totalTasks": total,
     }

@@ -12,7 +12,9 @@ from .duration import GO_DURATION_PATTERN
 
 _DNS1123_LABEL: Final = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _DNS1123_SUBDOMAIN: Final = rf"{_DNS1123_LABEL}(\.{_DNS1123_LABEL})*"
-_KIND: Final = r"[A-Za-z][A-Za-z0-9]{0,62}"
+# Lowercase, so `Deployment` and `deployment` cannot be two lock keys; plural and short names are
+# canonicalised by the controller through discovery (SPEC §3).
+_KIND: Final = r"[a-z][a-z0-9]{0,62}"
 
 DNS1123_SUBDOMAIN_PATTERN: Final = rf"^{_DNS1123_SUBDOMAIN}$"
 

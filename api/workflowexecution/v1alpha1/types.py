@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from .constants import (
@@ -37,6 +45,15 @@ SPEC_IMMUTABLE_MESSAGE: Final = (
 PARAMETER_NAMES_MESSAGE: Final = (
     f"parameter names must be UPPER_SNAKE_CASE (match {PARAMETER_NAME_PATTERN})"
 )
+# Bounds on spec.parameters (SPEC §2): they are copied into the PipelineRun, the cache and every
+# audit event, so an unbounded map costs memory everywhere and can make objects unwritable.
+MAX_PARAMETERS: Final = 64
+MAX_PARAMETER_VALUE_LENGTH: Final = 32 * 1024
+# spec.executionConfig.timeout is positive and at most 24h, so it always fits a Go time.Duration.
+MAX_EXECUTION_TIMEOUT_SECONDS: Final = 24 * 3600
+EXECUTION_TIMEOUT_MESSAGE: Final = "timeout must be a positive Go duration of at most 24h"
+# The CEL rule's cost must be bounded: a duration string is short.
+_TIMEOUT_MAX_LENGTH: Final = 64
 
 
 def _format_time(value: datetime) -> str:
@@ -47,6 +64,7 @@ Time = Annotated[AwareDatetime, PlainSerializer(_format_time, return_type=str, w
 """A metav1.Time: a timezone-aware instant, serialised as RFC 3339 UTC with second precision."""
 
 ParameterName = Annotated[str, StringConstraints(pattern=PARAMETER_NAME_PATTERN)]
+ParameterValue = Annotated[str, StringConstraints(max_length=MAX_PARAMETER_VALUE_LENGTH)]
 
 
 class APIModel(BaseModel):
@@ -99,12 +117,39 @@ class WorkflowRef(APIModel):
 class ExecutionConfig(APIModel):
     """Per-execution overrides of the controller's defaults."""
 
-    timeout: str | None = Field(default=None, pattern=GO_DURATION_PATTERN)
-    """Maximum run time as a Go duration (30m, 1h30m); the controller default applies when unset."""
+    timeout: str | None = Field(
+        default=None,
+        max_length=_TIMEOUT_MAX_LENGTH,
+        pattern=GO_DURATION_PATTERN,
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    # a duration Go cannot hold makes duration() fail: refused as well
+                    "rule": "duration(self) > duration('0s') && duration(self) <= duration('24h')",
+                    "message": EXECUTION_TIMEOUT_MESSAGE,
+                }
+            ]
+        },
+    )
+    """Maximum run time as a Go duration (30m, 1h30m), positive and at most 24h; the controller
+    default applies when unset."""
     service_account_name: str | None = Field(
         default=None, max_length=253, pattern=DNS1123_SUBDOMAIN_PATTERN
     )
     """ServiceAccount the workflow's TaskRuns run as; the controller default applies when unset."""
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_in_range(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            seconds = parse_go_duration(value)
+        except ValueError:
+            raise ValueError(EXECUTION_TIMEOUT_MESSAGE) from None
+        if not 0 < seconds <= MAX_EXECUTION_TIMEOUT_SECONDS:
+            raise ValueError(EXECUTION_TIMEOUT_MESSAGE)
+        return value
 
     @property
     def timeout_seconds(self) -> float | None:
@@ -132,8 +177,9 @@ class WorkflowExecutionSpec(APIModel):
     )
     """The resource being remediated: namespace/kind/name, or kind/name when cluster-scoped.
     At most one execution runs per target at a time."""
-    parameters: dict[ParameterName, str] | None = Field(
+    parameters: dict[ParameterName, ParameterValue] | None = Field(
         default=None,
+        max_length=MAX_PARAMETERS,
         json_schema_extra={
             "x-kubernetes-validations": [
                 {
@@ -143,7 +189,8 @@ class WorkflowExecutionSpec(APIModel):
             ]
         },
     )
-    """Pipeline parameters, passed unchanged as string params; names are UPPER_SNAKE_CASE."""
+    """Pipeline parameters, passed unchanged as string params; names are UPPER_SNAKE_CASE; at
+    most 64, each value at most 32 KiB."""
     confidence: float | None = Field(default=None, ge=0, le=1)
     """Confidence of the recommendation that chose this workflow, 0..1 (audit only)."""
     rationale: str | None = None

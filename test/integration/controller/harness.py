@@ -25,7 +25,12 @@ from wfe.audit.spool import MemorySpool
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.pipelinerun import ExecutionSettings
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
-from wfe.controller.settings import TIMEOUT_GRACE_SECONDS, ControllerSettings
+from wfe.controller.settings import (
+    CREATE_RETRY_WINDOW_SECONDS,
+    MAX_COOLDOWN_SECONDS,
+    TIMEOUT_GRACE_SECONDS,
+    ControllerSettings,
+)
 from wfe.controller.setup import setup_controller
 from wfe.runtime.cache.cache import Cache
 from wfe.runtime.client import EVENTS, Client
@@ -288,6 +293,8 @@ def start_controller(
     max_concurrent_reconciles: int = 4,
     audit_sink: CollectingAuditSink | None = None,
     audit: Recorder | None = None,
+    max_cooldown_seconds: float | None = None,
+    create_retry_window_seconds: float = CREATE_RETRY_WINDOW_SECONDS,
 ) -> RunningController:
     """Builds the controller as the entry point does, for ``cluster``'s namespaces, and starts it.
 
@@ -305,6 +312,10 @@ def start_controller(
         ),
         cooldown_seconds=cooldown_seconds,
         timeout_grace_seconds=timeout_grace_seconds,
+        max_cooldown_seconds=(
+            MAX_COOLDOWN_SECONDS if max_cooldown_seconds is None else max_cooldown_seconds
+        ),
+        create_retry_window_seconds=create_retry_window_seconds,
     )
     cache = Cache(client)
     events = EventRecorder(client)

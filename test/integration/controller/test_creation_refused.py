@@ -7,9 +7,9 @@ from typing import Any
 
 from wfe.controller.conditions import get_condition
 from wfe.controller.resources import PIPELINE_RUNS
-from wfe.runtime.client import Resource
+from wfe.runtime.client import Client, Resource
 
-from .harness import RUNNER_SERVICE_ACCOUNT, Cluster, StartController, metric
+from .harness import RUNNER_SERVICE_ACCOUNT, Cluster, StartController, metric, start_controller
 from .rbac import ControllerRbac
 
 RESOURCE_QUOTAS = Resource("", "v1", "resourcequotas", "ResourceQuota")
@@ -88,3 +88,38 @@ def test_a_pipeline_run_refused_by_a_resource_quota_fails_as_resource_exhausted(
     assert "ResourceQuota" in details["naturalLanguageSummary"]
     assert created_condition(status) == ("False", "CreationFailed")
     assert cluster.pipeline_runs() == []
+
+
+def test_a_missing_execution_namespace_is_visible_at_once_then_fails_as_configuration_error(
+    admin_client: Client, namespace: str
+) -> None:
+    # issue 9: the WFE stayed without status, condition or Event while the create was retried
+    missing = Cluster(admin_client, namespace, f"{namespace}-missing")
+    controller = start_controller(admin_client, missing, create_retry_window_seconds=4)
+    try:
+        missing.create_wfe("nowhere")
+
+        def creation_failed(status: dict[str, Any]) -> bool:
+            found = get_condition(status.get("conditions"), "PipelineRunCreated")
+            return found is not None and found["reason"] == "CreationFailed"
+
+        pending = missing.wait_for_status("nowhere", creation_failed, "CreationFailed")["status"]
+        assert pending.get("phase", "Pending") == "Pending"
+        assert "does not exist" in pending["message"]
+        warning = missing.wait_for_event("nowhere", "CreateFailed")
+        assert warning["type"] == "Warning"
+        assert f"{namespace}-missing" in warning["message"]
+
+        status = missing.wait_for_phase("nowhere", "Failed", timeout=20)["status"]
+    finally:
+        controller.stop()
+
+    details = status["failureDetails"]
+    assert details["reason"] == "ConfigurationError"
+    assert details["wasExecutionFailure"] is False
+    assert "does not exist" in details["message"]
+    assert "--create-retry-window" in details["message"]
+    assert created_condition(status) == ("False", "CreationFailed")
+    assert "startTime" not in status
+    # the retries were one aggregated Event, not one Event each
+    assert len([e for e in missing.events_for("nowhere") if e["reason"] == "CreateFailed"]) == 1

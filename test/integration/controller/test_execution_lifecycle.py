@@ -261,3 +261,39 @@ def test_an_unchanged_pipeline_run_status_causes_no_status_write(
     current = cluster.get_wfe("steady")
     assert current is not None
     assert current["metadata"]["resourceVersion"] == settled["metadata"]["resourceVersion"]
+
+
+def test_a_malformed_tekton_status_is_mirrored_within_the_schema_not_refused_forever(
+    cluster: Cluster, tekton: Tekton, start: StartController
+) -> None:
+    # issue 9: a status of "Maybe" and a megabyte message were copied as they were; the API
+    # server refused the WFE status (422) on every retry
+    start()
+    cluster.create_wfe("odd")
+    started = parse_time(cluster.wait_for_phase("odd", "Running")["status"]["startTime"])
+    assert started is not None
+    huge = "Tasks Completed: 1 \x1b[2J" + "x" * (1024 * 1024)
+
+    def mutate(status: dict[str, Any]) -> None:
+        status["startTime"] = format_time(started)
+        status["conditions"] = [
+            {
+                "type": "Succeeded",
+                "status": "Maybe",
+                "reason": "Running",
+                "message": huge,
+                "lastTransitionTime": format_time(started),
+            }
+        ]
+
+    pipeline_run = cluster.pipeline_run_for()
+    assert pipeline_run is not None
+    tekton.write_status(pipeline_run["metadata"]["name"], mutate)
+
+    mirrored = cluster.wait_for_status(
+        "odd", lambda s: bool(s.get("pipelineRunStatus")), "pipelineRunStatus mirrored"
+    )["status"]["pipelineRunStatus"]
+    assert mirrored["status"] == "Unknown"
+    assert len(mirrored["message"].encode()) <= 4096
+    assert "\x1b" not in mirrored["message"]
+    assert mirrored["completedTasks"] == 1

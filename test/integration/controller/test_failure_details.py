@@ -190,6 +190,41 @@ def test_failed_pipeline_run_fails_the_workflow_with_classified_details(
     )
 
 
+def test_a_failed_workflow_completes_when_its_pipeline_run_does_not_when_the_task_failed(
+    cluster: Cluster, tekton: Tekton, start: StartController
+) -> None:
+    # a `finally` task cleans up for 20 minutes after the failed task: the cooldown (10 minutes
+    # here) must count from the end of the run, or a twin could start while cleanup still runs
+    controller = start(cooldown_seconds=600)
+    cluster.create_wfe("with-finally")
+    started = parse_time(cluster.wait_for_phase("with-finally", "Running")["status"]["startTime"])
+    assert started is not None
+    task_failed_at = started + timedelta(minutes=1)
+    run_finished_at = task_failed_at + timedelta(minutes=20)
+    steps = (terminated_step("apply", 1, "Error", started, task_failed_at),)
+    tekton.fail(
+        PIPELINE_RUN,
+        reason="Failed",
+        message=progress(1, failed=1),
+        started=started,
+        completed=run_finished_at,
+        task_runs=[
+            TaskRunSpec("apply", "False", "Failed", "exited 1", steps, completed=task_failed_at),
+            TaskRunSpec("cleanup", "True", "Succeeded", "All Steps have completed executing"),
+        ],
+    )
+    status = cluster.wait_for_phase("with-finally", "Failed")["status"]
+
+    assert status["failureDetails"]["failedAt"] == format_time(task_failed_at)
+    assert status["completionTime"] == format_time(run_finished_at)
+    assert status["duration"] == "21m0s"
+    # 5 minutes after the run ended (25 after the task failed): still cooling down
+    controller.clock.set(run_finished_at + timedelta(minutes=5))
+    cluster.create_wfe("twin")
+    twin = cluster.wait_for_phase("twin", "Skipped")["status"]
+    assert twin["skipDetails"]["reason"] == "RecentlyRemediated"
+
+
 def test_a_pipeline_run_deleted_underneath_fails_the_workflow_without_recreating_it(
     cluster: Cluster, start: StartController
 ) -> None:

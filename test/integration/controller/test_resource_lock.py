@@ -180,3 +180,83 @@ def test_an_alert_storm_creates_exactly_one_pipeline_run_per_target(
         assert details["reason"] == "ResourceBusy"
         assert details["conflictingWorkflow"]["name"] == holder["metadata"]["name"]
     wait_for(lambda: skips("ResourceBusy") == busy_before + 54, 2, message="54 skips counted")
+
+
+def test_one_target_written_with_plural_short_and_singular_kinds_is_one_lock(
+    cluster: Cluster, start: StartController
+) -> None:
+    # issue 9: fz/deployment/app, fz/deployments/app and fz/deploy/app ran as three PipelineRuns
+    spellings = ["fz/deployments/app", "fz/deploy/app", "fz/deployment/app"]
+    watch = PipelineRunWatch(cluster.client, cluster.execution_namespace)
+    try:
+        start()
+        for n, target in enumerate(spellings):
+            cluster.create_wfe(f"spelling-{n}", target=target, workflow_id=f"workflow-{n}")
+
+        def all_decided() -> list[dict[str, Any]] | None:
+            items = cluster.list_wfes()
+            phases = sorted((i.get("status") or {}).get("phase") or "" for i in items)
+            return items if phases == ["Running", "Skipped", "Skipped"] else None
+
+        wfes: list[dict[str, Any]] = wait_for(all_decided, 30, message="one Running, two Skipped")
+        created = watch.count("ADDED")
+    finally:
+        watch.close()
+
+    lock = pipeline_run_name("fz/deployment/app")
+    assert created == {lock: 1}
+    running = next(w for w in wfes if w["status"]["phase"] == "Running")
+    assert running["status"]["pipelineRunRef"]["name"] == lock
+    for skipped in (w for w in wfes if w["status"]["phase"] == "Skipped"):
+        assert skipped["status"]["skipDetails"]["reason"] == "ResourceBusy"
+    # the PipelineRun still records the target as it was written
+    pipeline_run = cluster.pipeline_run(lock)
+    assert pipeline_run is not None
+    assert pipeline_run["metadata"]["annotations"]["kubernaut.ai/target-resource"] in spellings
+
+
+def fail_before_any_step(
+    cluster: Cluster, tekton: Tekton, name: str, started: datetime, completed: datetime
+) -> dict[str, Any]:
+    """``name`` runs, then Tekton cannot resolve its bundle: Failed, nothing ran."""
+    cluster.create_wfe(name)
+    cluster.wait_for_phase(name, "Running")
+    tekton.fail(
+        PIPELINE_RUN,
+        reason="CouldntGetPipeline",
+        message="Error retrieving pipeline for pipelinerun: could not find object in image",
+        started=started,
+        completed=completed,
+    )
+    status = cluster.wait_for_phase(name, "Failed")["status"]
+    assert status["failureDetails"]["wasExecutionFailure"] is False
+    return status
+
+
+def test_a_bundle_that_keeps_failing_before_any_step_ran_doubles_the_cooldown(
+    cluster: Cluster, tekton: Tekton, start: StartController
+) -> None:
+    # issue 9: a broken bundle was re-run at alert-storm rate (no cooldown at all)
+    controller = start(cooldown_seconds=60, max_cooldown_seconds=3600)
+    base = whole_second(datetime.now(UTC))
+    controller.clock.set(base)
+    fail_before_any_step(cluster, tekton, "broken-1", base, base + timedelta(seconds=10))
+
+    # one failure: the plain cooldown (60 s)
+    controller.clock.set(base + timedelta(seconds=40))
+    cluster.create_wfe("storm-1")
+    skipped = cluster.wait_for_phase("storm-1", "Skipped")["status"]["skipDetails"]
+    assert skipped["reason"] == "RecentlyRemediated"
+    assert skipped["recentRemediation"]["cooldownRemaining"] == "30s"
+
+    # after it, the same broken bundle again: two consecutive failures, 2 x 60 s
+    controller.clock.set(base + timedelta(seconds=71))
+    fail_before_any_step(
+        cluster, tekton, "broken-2", base + timedelta(seconds=71), base + timedelta(seconds=80)
+    )
+    controller.clock.set(base + timedelta(seconds=80 + 90))
+    cluster.create_wfe("storm-2")
+    skipped = cluster.wait_for_phase("storm-2", "Skipped")["status"]["skipDetails"]
+    assert skipped["recentRemediation"]["name"] == "broken-2"
+    assert skipped["recentRemediation"]["cooldownRemaining"] == "30s"
+    assert "after 2 consecutive failures before any step ran" in skipped["message"]

@@ -67,9 +67,9 @@ def rejected_field(spec_dict: dict[str, Any]) -> str:
     [
         "payment/deployment/payment-api",
         "node/worker-node-1",
-        "kube-system/Deployment/coredns",
+        "kube-system/deployments/coredns",
         "db/statefulset/postgres.primary",
-        "ns/Pod/a",
+        "ns/po/a",
         "a/b",
         ("n" * 63) + "/deployment/x",
         "ns/deployment/" + ".".join(["l" * 63] * 3),
@@ -89,6 +89,8 @@ def test_target_resource_accepts_namespaced_and_cluster_scoped_targets(target: s
         "a/b/c/d",
         "Payment/deployment/payment-api",
         "payment/deployment/Payment-API",
+        "kube-system/Deployment/coredns",  # kinds are lowercase: one object, one lock key
+        "ns/Pod/a",
         "payment/deploy-ment/payment-api",
         "payment/1deployment/payment-api",
         "-payment/deployment/payment-api",

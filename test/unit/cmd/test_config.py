@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,19 @@ def test_boolean_flag_without_value_means_true() -> None:
         (["--kube-api-qps", "fast"], {}, "--kube-api-qps: expected a number"),
         ([], {"WFE_KUBE_API_QPS": "-1"}, "--kube-api-qps must not be negative"),
         (["--kube-api-burst", "0"], {}, "--kube-api-burst must be at least 1"),
+        # found bad only after parsing (issue 9, item 20)
+        (["--metrics-bind-address", ":notaport"], {}, "--metrics-bind-address: expected host:port"),
+        (["--health-probe-bind-address", ":70000"], {}, "--health-probe-bind-address"),
+        (["--datastorage-url", "ftp://x"], {}, "--datastorage-url: expected an http"),
+        (["--datastorage-url", "http://x:port"], {}, "--datastorage-url"),
+        (["--execution-namespace", "Bad_NS"], {}, "--execution-namespace: 'Bad_NS'"),
+        ([], {"WFE_WATCH_NAMESPACE": "x" * 64}, "--watch-namespace"),
+        (["--service-account", "Bad_SA"], {}, "--service-account: 'Bad_SA'"),
+        (["--cooldown-period", "-5m"], {}, "--cooldown-period must not be negative"),
+        (["--cooldown-period=-5m"], {}, "--cooldown-period must not be negative"),
+        (["--graceful-shutdown-timeout", "-1s"], {}, "--graceful-shutdown-timeout must not be"),
+        (["--max-cooldown", "1m"], {}, "--max-cooldown must not be shorter than --cooldown-period"),
+        (["--create-retry-window", "0s"], {}, "--create-retry-window must be positive"),
     ],
 )
 def test_bad_values_are_one_clear_line(
@@ -86,6 +101,55 @@ def test_unknown_keys_in_the_config_file_are_refused(tmp_path: Path) -> None:
     file.write_text("cooldown: 5m\n")
     with pytest.raises(ConfigurationError, match="unknown keys: cooldown"):
         parse(["--config", str(file)], environ={})
+
+
+def test_new_flags_default_to_the_spec() -> None:
+    config = parse([], environ={})
+    assert (config.max_cooldown, config.create_retry_window) == (3600.0, 300.0)
+
+
+def test_an_unwritable_spool_directory_is_refused_by_name(tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    with pytest.raises(ConfigurationError, match=r"--audit-spool-dir: .* is not a writable"):
+        parse(["--audit-spool-dir", str(not_a_directory / "spool")], environ={})
+
+
+def test_a_missing_spool_directory_is_created(tmp_path: Path) -> None:
+    spool = tmp_path / "a" / "spool"
+    assert parse(["--audit-spool-dir", str(spool)], environ={}).audit_spool_dir == str(spool)
+    assert spool.is_dir()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--cooldown-period", "-5m"],
+        ["--metrics-bind-address", ":notaport"],
+        ["--datastorage-url", "ftp://x"],
+        ["--execution-namespace", "Bad_NS"],
+        ["--service-account", "Bad_SA"],
+    ],
+)
+def test_the_binary_says_one_line_naming_the_flag_and_exits_2(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == EXIT_BAD_CONFIG
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and argv[0] in lines[0]
+
+
+def test_no_traceback_reaches_the_terminal() -> None:
+    # as a process, once: the interpreter would print a traceback for anything main() let escape
+    done = subprocess.run(
+        [sys.executable, "-m", "wfe", "--cooldown-period", "-5m"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == EXIT_BAD_CONFIG
+    assert done.stderr.strip() == "wfe-controller: --cooldown-period must not be negative"
 
 
 def test_the_binary_exits_2_on_a_bad_flag(capsys: pytest.CaptureFixture[str]) -> None:

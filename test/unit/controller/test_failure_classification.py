@@ -6,6 +6,7 @@ import pytest
 
 from api.workflowexecution.v1alpha1.constants import FailureReason as R
 from wfe.controller.failure.classification import (
+    MESSAGE_KEYWORD_TABLE,
     TEKTON_REASON_TABLE,
     FailureEvidence,
     classify,
@@ -110,6 +111,43 @@ def test_reason_code_beats_keywords_and_exit_code() -> None:
             R.RESOURCE_EXHAUSTED,
         ),
         ("OOMKilled", R.OOM_KILLED),
+        # SPEC §5 keywords, in messages as the kubelet, the scheduler, registries and Tekton's
+        # resolvers word them
+        ("0/3 nodes are available: 3 Insufficient cpu.", R.RESOURCE_EXHAUSTED),
+        ("0/1 nodes are available: 1 Insufficient memory.", R.RESOURCE_EXHAUSTED),
+        (
+            'Back-off pulling image "registry.example/kubectl:nope": ImagePullBackOff',
+            R.IMAGE_PULL_BACK_OFF,
+        ),
+        ("failed to pull image: ErrImagePull: rpc error: code = NotFound", R.IMAGE_PULL_BACK_OFF),
+        (
+            "pull access denied for kubectl, repository does not exist or may require "
+            "'docker login': denied: requested access to the resource is denied",
+            R.IMAGE_PULL_BACK_OFF,
+        ),
+        (
+            "GET https://registry.example/v2/wf/manifests/v9: MANIFEST_UNKNOWN: manifest unknown",
+            R.IMAGE_PULL_BACK_OFF,
+        ),
+        (
+            "ErrImagePull: unexpected status 403 Forbidden: context deadline exceeded",
+            R.IMAGE_PULL_BACK_OFF,
+        ),
+        ("container apply was killed: out of memory", R.OOM_KILLED),
+        (
+            "rpc error: code = DeadlineExceeded desc = context deadline exceeded",
+            R.DEADLINE_EXCEEDED,
+        ),
+        ("waiting for rollout: timed out waiting for the condition", R.DEADLINE_EXCEEDED),
+        (
+            'error requesting remote resource: resolver "bundles" failed: invalid bundle reference',
+            R.CONFIGURATION_ERROR,
+        ),
+        (
+            "resolution failed: pipeline workflow not found in image "
+            "registry.example/wf/restart:v1",
+            R.CONFIGURATION_ERROR,
+        ),
     ],
 )
 def test_message_keywords_classify_when_no_code_matches(message: str, expected: R) -> None:
@@ -128,6 +166,33 @@ def test_nonzero_exit_without_other_evidence_is_task_failed() -> None:
         messages=['"step-apply" exited with code 1'],
         nonzero_exit_code=True,
     )
+    assert classify(evidence) == R.TASK_FAILED
+
+
+@pytest.mark.parametrize(
+    ("keyword", "context", "expected"),
+    [
+        (keyword, rule.only_with[0] if rule.only_with else "", rule.reason)
+        for rule in MESSAGE_KEYWORD_TABLE
+        for keyword in rule.keywords
+    ],
+)
+def test_every_keyword_of_the_table_classifies_in_any_case(
+    keyword: str, context: str, expected: R
+) -> None:
+    message = f"step said: {keyword.upper()} ({context})"
+    assert classify(FailureEvidence(messages=[message], nonzero_exit_code=True)) == expected
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["deployment/app not found after 3 retries", "invalid argument --replicas=-1"],
+)
+def test_invalid_or_not_found_outside_a_resolution_message_classifies_nothing(
+    message: str,
+) -> None:
+    # a step's own "not found" is the workflow's business: its exit code says TaskFailed
+    evidence = FailureEvidence(messages=[message], nonzero_exit_code=True)
     assert classify(evidence) == R.TASK_FAILED
 
 

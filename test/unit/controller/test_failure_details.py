@@ -322,7 +322,7 @@ def test_huge_message_is_clipped() -> None:
     failed = task_run("t", status="False", reason="Failed", message="e" * 20_000)
     pr = pipeline_run(reason="Failed", message=TASKS_FAILED, task_runs=[failed])
     details = failure_details(pr, [failed], NOW)
-    assert len(details["message"]) == 4096
+    assert len(details["message"].encode()) == 4096 and details["message"].endswith("…")
     assert len(details["naturalLanguageSummary"]) < 2000
 
 

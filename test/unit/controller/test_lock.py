@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from api.workflowexecution.v1alpha1.constants import SkipReason
+from api.workflowexecution.v1alpha1.duration import format_go_duration
 from wfe.controller.lock import LockChecker
 from wfe.controller.resources import TARGET_RESOURCE_INDEX
+from wfe.controller.targets import KindNames
 from wfe.runtime.client import Resource
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
@@ -116,13 +118,87 @@ def test_a_failure_before_anything_ran_starts_no_cooldown() -> None:
     assert check(wfe("corrected"), never_ran) is None
 
 
-def test_a_run_tekton_failed_before_any_step_starts_no_cooldown() -> None:
-    unresolvable = wfe("bad-bundle", "Failed", completed_ago=10)
-    unresolvable["status"]["failureDetails"] = {
+def pre_execution_failure(name: str, completed_ago: float) -> dict[str, Any]:
+    """Tekton failed the run before any step ran (e.g. the bundle could not be resolved)."""
+    failed = wfe(name, "Failed", completed_ago=completed_ago)
+    failed["status"]["failureDetails"] = {
         "reason": "ConfigurationError",
         "wasExecutionFailure": False,
     }
-    assert check(wfe("corrected"), unresolvable) is None
-    partial = wfe("partial", "Failed", completed_ago=10)
-    partial["status"]["failureDetails"] = {"reason": "TaskFailed", "wasExecutionFailure": True}
-    assert check(wfe("retry"), partial) is not None
+    return failed
+
+
+def test_a_run_tekton_failed_before_any_step_starts_the_cooldown_too() -> None:
+    # a broken bundle must not be re-run at alert-storm rate (SPEC §3 step 3)
+    conflict = check(wfe("again"), pre_execution_failure("bad-bundle", completed_ago=10))
+    assert conflict is not None and conflict.reason == SkipReason.RECENTLY_REMEDIATED
+    assert conflict.details["recentRemediation"]["cooldownRemaining"] == "4m50s"
+
+
+def check_capped(candidate: dict[str, Any], *others: dict[str, Any], cap: float = 3600.0):  # type: ignore[no-untyped-def]
+    checker = LockChecker(
+        Index(candidate, *others), COOLDOWN, lambda: NOW, max_cooldown_seconds=cap
+    )
+    return checker.check(candidate)
+
+
+@pytest.mark.parametrize(
+    ("failures", "cooldown"),
+    [(1, 300), (2, 600), (3, 1200), (4, 2400), (5, 3600), (9, 3600)],
+)
+def test_consecutive_failures_before_any_step_double_the_cooldown_up_to_the_cap(
+    failures: int, cooldown: float
+) -> None:
+    # one failure every 10 s; the latest ended 10 s ago
+    history = [
+        pre_execution_failure(f"f{i}", completed_ago=10 * (failures - i)) for i in range(failures)
+    ]
+    conflict = check_capped(wfe("again"), *history)
+    assert conflict is not None
+    remaining = cooldown - 10
+    assert conflict.details["recentRemediation"]["cooldownRemaining"] == format_go_duration(
+        remaining
+    )
+    assert conflict.details["recentRemediation"]["name"] == f"f{failures - 1}"
+    if failures > 1:
+        assert f"after {failures} consecutive failures before any step ran" in conflict.message
+
+
+def test_the_doubled_cooldown_is_allowed_exactly_at_its_end() -> None:
+    # two consecutive failures: a cooldown of 600 s from the latest
+    history = [pre_execution_failure("f0", 610), pre_execution_failure("f1", 599)]
+    assert check_capped(wfe("again"), *history) is not None
+    history = [pre_execution_failure("f0", 610), pre_execution_failure("f1", 600)]
+    assert check_capped(wfe("again"), *history) is None
+
+
+@pytest.mark.parametrize("reset_by", ["Completed", "execution-failure"])
+def test_a_success_or_an_execution_failure_resets_the_doubling(reset_by: str) -> None:
+    earlier = [pre_execution_failure(f"f{i}", completed_ago=1000 - i) for i in range(3)]
+    reset = wfe("reset", "Completed" if reset_by == "Completed" else "Failed", completed_ago=900)
+    if reset_by == "execution-failure":
+        reset["status"]["failureDetails"] = {"reason": "TaskFailed", "wasExecutionFailure": True}
+    # one pre-execution failure after the reset: 1x cooldown (300 s), it ended 100 s ago
+    latest = pre_execution_failure("latest", completed_ago=100)
+    conflict = check_capped(wfe("again"), *earlier, reset, latest)
+    assert conflict is not None
+    assert conflict.details["recentRemediation"]["cooldownRemaining"] == "3m20s"
+
+
+def test_one_target_written_four_ways_is_one_lock_key() -> None:
+    kinds = KindNames(
+        {"deployment": "deployment", "deployments": "deployment", "deploy": "deployment"}
+    )
+    holder = wfe("holder", "Running", target="fz/deployment/app")
+
+    class KeyedIndex(Index):
+        def by_index(self, resource: Resource, index_name: str, value: str) -> list[dict[str, Any]]:
+            return [o for o in self.objects if kinds.key(o["spec"]["targetResource"]) == value]
+
+    for written in ("fz/deployments/app", "fz/deploy/app", "fz/deployment/app"):
+        candidate = wfe("new", target=written)
+        checker = LockChecker(
+            KeyedIndex(candidate, holder), COOLDOWN, lambda: NOW, target_key=kinds.key
+        )
+        conflict = checker.check(candidate)
+        assert conflict is not None and conflict.reason == SkipReason.RESOURCE_BUSY, written

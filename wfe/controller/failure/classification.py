@@ -75,13 +75,44 @@ TEKTON_REASON_TABLE: Final[Mapping[str, FailureReason]] = MappingProxyType(
     }
 )
 
-# Consulted in order, case-insensitively, only when no reason code matched. Quota comes before
-# "forbidden" because the API server words a quota rejection as "... is forbidden: exceeded quota".
-MESSAGE_KEYWORD_TABLE: Final[tuple[tuple[str, FailureReason], ...]] = (
-    ("exceeded quota", _R.RESOURCE_EXHAUSTED),
-    ("oomkilled", _R.OOM_KILLED),
-    ("forbidden", _R.FORBIDDEN),
-    ("permission denied", _R.FORBIDDEN),
+
+@dataclass(frozen=True)
+class KeywordRule:
+    """A message containing any of ``keywords`` (and, when ``only_with`` is set, one of those
+    too) stands for ``reason``. Case-insensitive."""
+
+    keywords: tuple[str, ...]
+    reason: FailureReason
+    only_with: tuple[str, ...] = ()
+
+    def matches(self, lowered: str) -> bool:
+        return any(k in lowered for k in self.keywords) and (
+            not self.only_with or any(c in lowered for c in self.only_with)
+        )
+
+
+# Consulted in order, only when no reason code matched; the first rule any message matches wins.
+# The order settles messages that match several: the API server words a quota rejection as
+# "... is forbidden: exceeded quota", and an image pull error can say "403 Forbidden" or
+# "context deadline exceeded", so quota and image pull come before Forbidden and DeadlineExceeded.
+# "invalid" and "not found" are too common to mean anything on their own: they classify only a
+# resolution message (the bundle or the pipeline in it could not be resolved).
+MESSAGE_KEYWORD_TABLE: Final[tuple[KeywordRule, ...]] = (
+    KeywordRule(
+        ("exceeded quota", "insufficient cpu", "insufficient memory"), _R.RESOURCE_EXHAUSTED
+    ),
+    KeywordRule(
+        ("imagepullbackoff", "errimagepull", "pull access denied", "manifest unknown"),
+        _R.IMAGE_PULL_BACK_OFF,
+    ),
+    KeywordRule(("oomkilled", "out of memory"), _R.OOM_KILLED),
+    KeywordRule(("forbidden", "permission denied"), _R.FORBIDDEN),
+    KeywordRule(("deadline exceeded", "timed out"), _R.DEADLINE_EXCEEDED),
+    KeywordRule(
+        ("invalid", "not found"),
+        _R.CONFIGURATION_ERROR,
+        only_with=("resolv", "resolution", "remote resource", "bundle"),
+    ),
 )
 
 
@@ -110,9 +141,9 @@ def classify(evidence: FailureEvidence) -> FailureReason:
         if reason is not None:
             return reason
     lowered = [message.lower() for message in evidence.messages if message]
-    for keyword, reason in MESSAGE_KEYWORD_TABLE:
-        if any(keyword in message for message in lowered):
-            return reason
+    for rule in MESSAGE_KEYWORD_TABLE:
+        if any(rule.matches(message) for message in lowered):
+            return rule.reason
     if evidence.nonzero_exit_code:
         return _R.TASK_FAILED
     return _R.UNKNOWN

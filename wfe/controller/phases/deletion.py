@@ -13,6 +13,7 @@ from wfe.controller.dependencies import Dependencies
 from wfe.controller.errors import ErrorCategory
 from wfe.controller.event_reasons import EventReason
 from wfe.controller.finalizer import remove_finalizer
+from wfe.controller.messages import mirrored_message
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.pipelinerun import Owner, owner_of
 from wfe.controller.resources import PIPELINE_RUNS
@@ -34,7 +35,7 @@ def handle_delete(deps: Dependencies, wfe: Object) -> Result:
             wfe,
             "Warning",
             EventReason.CLEANUP_FAILED,
-            f"Could not delete the PipelineRun: {err.message}; retrying",
+            mirrored_message(f"Could not delete the PipelineRun: {err.message}; retrying"),
         )
         raise
     try:  # best effort: never blocks deletion
@@ -53,7 +54,7 @@ def _delete_our_pipeline_run(deps: Dependencies, wfe: Object) -> str | None:
     """Deletes the PipelineRun if it exists and is ours (stops a running execution). Idempotent."""
     status = wfe.get("status") or {}
     ref = status.get("pipelineRunRef") or {}
-    name = ref.get("name") or pipeline_run_name(wfe["spec"]["targetResource"])
+    name = ref.get("name") or pipeline_run_name(deps.kinds.key(wfe["spec"]["targetResource"]))
     namespace = ref.get("namespace") or deps.settings.execution.execution_namespace
     pipeline_run = deps.client.get_or_none(PIPELINE_RUNS, name, namespace)
     if pipeline_run is None or owner_of(pipeline_run) != Owner.of(wfe):

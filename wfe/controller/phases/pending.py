@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -9,21 +10,26 @@ from pydantic import ValidationError
 
 from api.workflowexecution.v1alpha1.constants import (
     ConditionReason,
+    ConditionStatus,
+    ConditionType,
     FailureReason,
     Phase,
 )
-from api.workflowexecution.v1alpha1.duration import parse_go_duration
+from api.workflowexecution.v1alpha1.duration import format_go_duration
 from api.workflowexecution.v1alpha1.types import WorkflowExecutionSpec
 from wfe.controller import errors, transitions
+from wfe.controller.conditions import get_condition
 from wfe.controller.dependencies import Dependencies
 from wfe.controller.errors import ErrorCategory
 from wfe.controller.failure.classification import FailureEvidence, classify
 from wfe.controller.failure.details import controller_failure_details
 from wfe.controller.lock import busy_conflict
+from wfe.controller.messages import mirrored_message
 from wfe.controller.naming import is_valid_label_value
 from wfe.controller.pipelinerun import Owner, build_pipeline_run, owner_of
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
-from wfe.controller.status import phase_of
+from wfe.controller.status import StaleDecisionError, phase_of
+from wfe.controller.timestamps import parse_time
 from wfe.runtime.client import ApiError, is_already_exists, is_forbidden, is_invalid, is_not_found
 from wfe.runtime.reconcile import Result
 
@@ -59,7 +65,8 @@ def handle_pending(deps: Dependencies, wfe: Object) -> Result:
         transitions.skip(deps, wfe, conflict)
         return Result()
 
-    desired = build_pipeline_run(wfe, deps.settings.execution)
+    lock_key = deps.kinds.key(wfe["spec"]["targetResource"])
+    desired = build_pipeline_run(wfe, deps.settings.execution, lock_key)
     for _attempt in range(MAX_CREATE_ATTEMPTS):
         try:
             created = deps.client.create(PIPELINE_RUNS, desired)
@@ -75,12 +82,24 @@ def handle_pending(deps: Dependencies, wfe: Object) -> Result:
                 return _fail_forbidden(deps, wfe, err)
             if is_invalid(err):
                 return _fail_invalid_pipeline_run(deps, wfe, err)
-            raise  # transient: requeue with backoff
-        transitions.start_running(deps, wfe, created, adopted=False)
+            return _create_failed(deps, wfe, desired, err)
+        _record_created(deps, wfe, created)
         return Result()
     raise StaleLockRetriesExhaustedError(
         f"PipelineRun {desired['metadata']['name']} kept reappearing after stale-lock removal"
     )
+
+
+def _record_created(deps: Dependencies, wfe: Object, created: Object) -> None:
+    """Running on the PipelineRun this reconcile created. If the status write meets a conflict,
+    the decision is made again on the fresh object: while that is still Pending, the PipelineRun
+    we just created is still the fact to record (and "created" still the truth, not "adopted")."""
+    try:
+        transitions.start_running(deps, wfe, created, adopted=False)
+    except StaleDecisionError as stale:
+        if phase_of(stale.current) != Phase.PENDING:
+            raise  # someone else decided meanwhile: the reconciler decides again from scratch
+        transitions.start_running(deps, stale.current, created, adopted=False)
 
 
 def validation_problem(wfe: Object) -> str | None:
@@ -98,9 +117,6 @@ def validation_problem(wfe: Object) -> str | None:
             f"WorkflowExecution name {name!r} is longer than 63 characters or not a valid label "
             "value; PipelineRuns could not be traced back to it. Use a shorter name."
         )
-    timeout = (wfe["spec"].get("executionConfig") or {}).get("timeout")
-    if timeout and parse_go_duration(timeout) <= 0:
-        return f"spec.executionConfig.timeout {timeout!r} must be positive (0 means no timeout to Tekton)."
     return None
 
 
@@ -123,7 +139,7 @@ def _resolve_existing(deps: Dependencies, wfe: Object, desired: Object) -> Resul
                 return Result()
             # a terminal holder the cache may not see (another namespace than --watch-namespace):
             # its cooldown still applies before its lock may be taken over
-            cooling = deps.lock.recent_remediation(wfe, [holder])
+            cooling = deps.lock.recent_remediation(wfe, extra=[holder])
             if cooling is not None:
                 transitions.skip(deps, wfe, cooling)
                 return Result()
@@ -137,6 +153,84 @@ def _resolve_existing(deps: Dependencies, wfe: Object, desired: Object) -> Resul
         if not (is_not_found(err) or err.status == 409):  # gone, or replaced meanwhile: re-decide
             raise
     return None
+
+
+def _create_failed(deps: Dependencies, wfe: Object, desired: Object, err: ApiError) -> Result:
+    """A create that failed for any other reason (namespace missing, Tekton gone, API server
+    trouble): visible on the object at once, retried within --create-retry-window (counted from
+    the first failure, kept in the condition), then Failed (SPEC §7)."""
+    meta = desired["metadata"]
+    window = deps.settings.create_retry_window_seconds
+    now = deps.clock()
+    first_failure = _first_create_failure(wfe) or now
+    elapsed = max(0.0, (now - first_failure).total_seconds())
+    cause = missing_prerequisite(err, meta["namespace"])
+    message = mirrored_message(
+        f"Creating PipelineRun {meta['namespace']}/{meta['name']} failed: "
+        f"{cause or err.message or err}"
+    )
+    if elapsed >= window:
+        errors.count_exception(err)
+        reason = FailureReason.CONFIGURATION_ERROR if cause else FailureReason.UNKNOWN
+        final = mirrored_message(
+            f"{message} (still failing after {format_go_duration(window)} of retries, "
+            "--create-retry-window)"
+        )
+        details = controller_failure_details(reason, final, now=now, was_execution_failure=False)
+        transitions.fail(
+            deps, wfe, details, creation_condition=(ConditionReason.CREATION_FAILED, final)
+        )
+        return Result()
+    transitions.creation_failed(
+        deps,
+        wfe,
+        mirrored_message(f"{message}; retrying for up to {format_go_duration(window)}."),
+    )
+    remaining = window - elapsed
+    if elapsed < remaining:
+        # first half of the window: a reconcile error like any other (counted, logged, retried
+        # with the queue's per-item exponential backoff)
+        raise err
+    # Second half: the queue's backoff (by now about the time already spent) would overshoot the
+    # window by up to as much again; retry at most a minute apart (or after Retry-After), and once
+    # more exactly when the window ends, so the verdict comes when the window says.
+    errors.count_exception(err)
+    log.warning("PipelineRun create failed, retrying", error=str(err), elapsed=round(elapsed, 1))
+    delay = max(_CREATE_RETRY_MAX_DELAY, err.retry_after_seconds or 0.0)
+    return Result(requeue_after=max(min(delay, remaining), 0.001))
+
+
+_CREATE_RETRY_MAX_DELAY = 60.0
+
+
+def _first_create_failure(wfe: Object) -> datetime | None:
+    condition = get_condition(
+        (wfe.get("status") or {}).get("conditions"), ConditionType.PIPELINE_RUN_CREATED
+    )
+    if (
+        condition is None
+        or condition.get("status") != ConditionStatus.FALSE
+        or condition.get("reason") != ConditionReason.CREATION_FAILED
+    ):
+        return None
+    return parse_time(condition.get("lastTransitionTime"))
+
+
+def missing_prerequisite(err: ApiError, namespace: str) -> str | None:
+    """A configuration problem a retry alone will not fix: the execution namespace, or Tekton's
+    PipelineRun API, is missing. None for anything else (API server trouble)."""
+    if not is_not_found(err):
+        return None
+    details = err.body.get("details") or {}
+    if details.get("kind") == "namespaces":
+        return (
+            f"the execution namespace {namespace} does not exist; create it or fix "
+            "--execution-namespace"
+        )
+    return (
+        "the Tekton PipelineRun API (tekton.dev/v1) is not served; Tekton Pipelines must be "
+        "installed"
+    )
 
 
 def _fail_forbidden(deps: Dependencies, wfe: Object, err: ApiError) -> Result:

@@ -24,8 +24,10 @@ def handle_running(deps: Dependencies, wfe: Object) -> Result:
     name = ref.get("name")
     namespace = ref.get("namespace") or deps.settings.execution.execution_namespace
     pipeline_run = deps.reader.get(PIPELINE_RUNS, name, namespace) if name else None
-    if pipeline_run is None and name:
-        # the cache may simply not have seen it yet: only a live GET may conclude it is gone
+    if name and (pipeline_run is None or owner_of(pipeline_run) != Owner.of(wfe)):
+        # The cache may lag: not seen ours yet, or still holding the previous holder's PipelineRun
+        # of the same name (stale lock deleted and re-created while the watch was behind). Only a
+        # live GET may conclude that ours is gone.
         pipeline_run = deps.client.get_or_none(PIPELINE_RUNS, name, namespace)
     if pipeline_run is None or owner_of(pipeline_run) != Owner.of(wfe):
         message = (
