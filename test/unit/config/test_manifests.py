@@ -30,7 +30,8 @@ MANIFESTS: list[Object] = [
 ]
 ROLES = [doc for doc in MANIFESTS if doc["kind"] in RBAC_KINDS]
 
-# SPEC §11, resource by resource.
+# SPEC §11, resource by resource: cluster-wide only what lives in any namespace (WFEs, their Events),
+# Tekton only in the execution namespace (creating a PipelineRun is creating pods).
 CONTROLLER_GRANTS: Grants = {
     ("workflowexecution.kubernaut.ai", "workflowexecutions"): {
         "get",
@@ -41,9 +42,15 @@ CONTROLLER_GRANTS: Grants = {
     },
     ("workflowexecution.kubernaut.ai", "workflowexecutions/status"): {"get", "update", "patch"},
     ("workflowexecution.kubernaut.ai", "workflowexecutions/finalizers"): {"update"},
+    ("", "events"): {"create", "patch"},
+}
+EXECUTION_GRANTS: Grants = {
     ("tekton.dev", "pipelineruns"): {"create", "get", "list", "watch", "delete"},
     ("tekton.dev", "taskruns"): {"get", "list", "watch"},
-    ("", "events"): {"create", "patch"},
+}
+METRICS_AUTH_GRANTS: Grants = {
+    ("authentication.k8s.io", "tokenreviews"): {"create"},
+    ("authorization.k8s.io", "subjectaccessreviews"): {"create"},
 }
 LEADER_ELECTION_GRANTS: Grants = {("coordination.k8s.io", "leases"): {"get", "create", "update"}}
 RUNNER_GRANTS: Grants = {
@@ -66,7 +73,7 @@ def find(kind: str, name: str) -> Object:
 def grants(role: Object) -> Grants:
     granted: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
     for rule in role["rules"]:
-        for group in rule["apiGroups"]:
+        for group in rule.get("apiGroups", []):
             for resource in rule["resources"]:
                 granted[group, resource] |= set(rule["verbs"])
     return dict(granted)
@@ -105,10 +112,31 @@ def test_controller_cluster_role_grants_exactly_spec_permissions() -> None:
     assert grants(find("ClusterRole", CONTROLLER_ACCOUNT)) == CONTROLLER_GRANTS
 
 
-def test_leader_election_is_a_namespaced_role_for_leases_only() -> None:
+def test_tekton_is_granted_in_the_default_execution_namespace_only() -> None:
+    role = find("Role", f"{CONTROLLER_ACCOUNT}-execution")
+    assert role["metadata"]["namespace"] == DEFAULTS.execution_namespace
+    assert grants(role) == EXECUTION_GRANTS
+    binding = find("RoleBinding", f"{CONTROLLER_ACCOUNT}-execution")
+    assert binding["metadata"]["namespace"] == DEFAULTS.execution_namespace
+    cluster_wide = [
+        role for role in ROLES if role["kind"] == "ClusterRole" and "tekton.dev" in str(role)
+    ]
+    assert cluster_wide == []
+
+
+def test_leader_election_is_a_namespaced_role_for_its_own_lease_only() -> None:
     role = find("Role", f"{CONTROLLER_ACCOUNT}-leader-election")
     assert role["metadata"]["namespace"] == CONTROLLER_NAMESPACE
     assert grants(role) == LEADER_ELECTION_GRANTS
+    by_verbs = {tuple(rule["verbs"]): rule.get("resourceNames") for rule in role["rules"]}
+    # create cannot be limited by name; everything else is limited to the default Lease
+    assert by_verbs == {("get", "update"): [DEFAULTS.leader_election_id], ("create",): None}
+
+
+def test_metrics_are_authorized_through_token_and_access_reviews() -> None:
+    assert grants(find("ClusterRole", f"{CONTROLLER_ACCOUNT}-metrics-auth")) == METRICS_AUTH_GRANTS
+    reader = find("ClusterRole", f"{CONTROLLER_ACCOUNT}-metrics-reader")
+    assert reader["rules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
 
 
 def test_runner_cluster_role_grants_exactly_the_remediation_permissions() -> None:
@@ -129,6 +157,20 @@ def test_runner_cluster_role_grants_exactly_the_remediation_permissions() -> Non
             "RoleBinding",
             f"{CONTROLLER_ACCOUNT}-leader-election",
             "Role",
+            CONTROLLER_NAMESPACE,
+            CONTROLLER_ACCOUNT,
+        ),
+        (
+            "RoleBinding",
+            f"{CONTROLLER_ACCOUNT}-execution",
+            "Role",
+            CONTROLLER_NAMESPACE,
+            CONTROLLER_ACCOUNT,
+        ),
+        (
+            "ClusterRoleBinding",
+            f"{CONTROLLER_ACCOUNT}-metrics-auth",
+            "ClusterRole",
             CONTROLLER_NAMESPACE,
             CONTROLLER_ACCOUNT,
         ),
