@@ -26,6 +26,7 @@ from wfe.controller.conditions import set_condition
 from wfe.controller.dependencies import Dependencies
 from wfe.controller.event_reasons import EventReason
 from wfe.controller.lock import Conflict
+from wfe.controller.sanitize import sanitize_message, sanitize_text
 from wfe.controller.tekton_status import succeeded_condition
 from wfe.controller.timestamps import format_time, parse_time
 
@@ -314,8 +315,8 @@ def pipeline_run_summary(pipeline_run: Object) -> Object:
     progress = _TASKS_COMPLETED.search(str(succeeded.get("message", "")))
     return {
         "status": succeeded.get("status", ConditionStatus.UNKNOWN),
-        "reason": succeeded.get("reason", ""),
-        "message": succeeded.get("message", ""),
+        "reason": sanitize_text(str(succeeded.get("reason", ""))),
+        "message": sanitize_message(str(succeeded.get("message", ""))),
         "completedTasks": int(progress.group(1)) if progress else 0,
         "totalTasks": total,
     }

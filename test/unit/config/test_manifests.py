@@ -324,3 +324,29 @@ def test_default_kustomization_keeps_each_object_in_its_namespace() -> None:
         "CustomResourceDefinition",
         "workflowexecutions.workflowexecution.kubernaut.ai",
     ) in namespaces
+
+
+# --- security (issue 11) -----------------------------------------------------------------------
+
+
+def test_data_storage_gets_a_projected_token_of_its_own_audience_never_the_api_token() -> None:
+    container = manager_container()
+    token_file = flags.parse(container["args"], environ={}).datastorage_token_file
+    assert token_file is not None
+    assert not token_file.startswith("/var/run/secrets/kubernetes.io/")
+    mount = next(m for m in container["volumeMounts"] if token_file.startswith(m["mountPath"]))
+    assert mount["readOnly"] is True
+    volumes = find("Deployment", CONTROLLER_ACCOUNT)["spec"]["template"]["spec"]["volumes"]
+    (source,) = next(v for v in volumes if v["name"] == mount["name"])["projected"]["sources"]
+    projected = source["serviceAccountToken"]
+    assert token_file == f"{mount['mountPath']}/{projected['path']}"
+    assert projected["audience"] and projected["expirationSeconds"] <= 3600
+
+
+def test_metrics_are_scraped_over_https_by_an_identity_allowed_to_read_them() -> None:
+    assert flags.parse(manager_container()["args"], environ={}).metrics_secure is True
+    (endpoint,) = find("ServiceMonitor", CONTROLLER_ACCOUNT)["spec"]["endpoints"]
+    assert endpoint["scheme"] == "https"
+    assert endpoint["bearerTokenFile"] == "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    binding = find("ClusterRoleBinding", f"{CONTROLLER_ACCOUNT}-metrics-reader")
+    assert binding["roleRef"]["name"] == f"{CONTROLLER_ACCOUNT}-metrics-reader"

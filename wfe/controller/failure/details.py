@@ -18,10 +18,10 @@ from wfe.controller.failure.classification import (
 )
 from wfe.controller.failure.facts import FailureFacts
 from wfe.controller.failure.summary import natural_language_summary
+from wfe.controller.sanitize import sanitize_message, sanitize_text
 from wfe.controller.tekton_status import succeeded_condition
 from wfe.controller.timestamps import format_time, parse_time
 
-MESSAGE_MAX_LENGTH: Final = 4096
 # A TaskRun that failed with onError: continue did not fail its PipelineRun.
 _FAILURE_IGNORED: Final = "FailureIgnored"
 # Kubelet's startedAt for a container that never started.
@@ -116,7 +116,14 @@ def controller_failure_details(
 
 
 def _render(facts: FailureFacts) -> dict[str, Any]:
-    clipped = _clip(facts.message.strip())
+    # Tekton's text is the workflow author's text: sanitised before anyone reads it
+    facts = replace(
+        facts,
+        message=sanitize_message(facts.message.strip()).strip(),
+        task_name=None if facts.task_name is None else sanitize_text(facts.task_name),
+        step_name=None if facts.step_name is None else sanitize_text(facts.step_name),
+    )
+    clipped = facts.message
     details: dict[str, Any] = {
         "failedTaskIndex": facts.task_index,
         "failedTaskName": facts.task_name,
@@ -238,9 +245,3 @@ def _elapsed(started_at: datetime | None, ended_at: datetime) -> float | None:
     if started_at is None:
         return None
     return max(0.0, (ended_at - started_at).total_seconds())
-
-
-def _clip(message: str) -> str:
-    if len(message) <= MESSAGE_MAX_LENGTH:
-        return message
-    return message[: MESSAGE_MAX_LENGTH - 1] + "…"
