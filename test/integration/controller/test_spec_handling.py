@@ -54,6 +54,14 @@ def invalid_specs() -> float:
 INVALID = {
     "name-longer-than-a-label": ("a" * 64, {}, "longer than 63 characters"),
     "zero-timeout": ("zero-timeout", {"execution_config": {"timeout": "0s"}}, "must be positive"),
+    "image-pinned-to-another-digest": (
+        "two-digests",
+        {
+            "image": f"quay.io/kubernaut/workflows/restart@sha256:{'cd' * 32}",
+            "digest": f"sha256:{'ab' * 32}",
+        },
+        "is pinned to sha256:cd",
+    ),
 }
 
 

@@ -25,7 +25,7 @@ RBAC_KINDS = ("Role", "ClusterRole")
 
 MANIFESTS: list[Object] = [
     doc
-    for directory in ("rbac", "runner", "manager", "prometheus")
+    for directory in ("rbac", "runner", "manager", "prometheus", "policy", "network-policy")
     for doc in kustomization_manifests(CONFIG_DIR / directory)
 ]
 ROLES = [doc for doc in MANIFESTS if doc["kind"] in RBAC_KINDS]
@@ -350,3 +350,28 @@ def test_metrics_are_scraped_over_https_by_an_identity_allowed_to_read_them() ->
     assert endpoint["bearerTokenFile"] == "/var/run/secrets/kubernetes.io/serviceaccount/token"
     binding = find("ClusterRoleBinding", f"{CONTROLLER_ACCOUNT}-metrics-reader")
     assert binding["roleRef"]["name"] == f"{CONTROLLER_ACCOUNT}-metrics-reader"
+
+
+def test_network_policy_selects_the_controller_pod_and_opens_only_its_ports() -> None:
+    policy = find("NetworkPolicy", CONTROLLER_ACCOUNT)
+    pod_labels = find("Deployment", CONTROLLER_ACCOUNT)["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert set(policy["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    container_ports = {p["name"] for p in manager_container()["ports"]}
+    opened = {port["port"] for rule in policy["spec"]["ingress"] for port in rule["ports"]}
+    assert opened == container_ports == {"metrics", "health"}
+
+
+def test_admission_policy_binding_uses_the_shipped_parameters() -> None:
+    policy = find("ValidatingAdmissionPolicy", "workflowexecution-admission.kubernaut.ai")
+    binding = find("ValidatingAdmissionPolicyBinding", "workflowexecution-admission.kubernaut.ai")
+    params = find("ConfigMap", "workflowexecution-admission")
+    assert binding["spec"]["policyName"] == policy["metadata"]["name"]
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    assert binding["spec"]["paramRef"]["name"] == params["metadata"]["name"]
+    assert binding["spec"]["paramRef"]["namespace"] == params["metadata"]["namespace"]
+    assert binding["spec"]["paramRef"]["parameterNotFoundAction"] == "Deny"
+    assert policy["spec"]["paramKind"] == {"apiVersion": "v1", "kind": "ConfigMap"}
+    # only CREATE: re-judging metadata updates (the finalizer) could strand deletions
+    (rule,) = policy["spec"]["matchConstraints"]["resourceRules"]
+    assert rule["operations"] == ["CREATE"]
