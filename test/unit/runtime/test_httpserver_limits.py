@@ -110,6 +110,11 @@ def write_certificate(directory: Path, hostname: str) -> None:
     (directory / "tls.key").write_bytes(key)
 
 
+def touch(directory: Path, stamp: float) -> None:
+    for name in ("tls.crt", "tls.key"):
+        os.utime(directory / name, (stamp, stamp))
+
+
 def served_certificate(port: int) -> bytes:
     with (
         socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
@@ -136,10 +141,12 @@ def test_a_mounted_certificate_is_served_and_picked_up_again_when_it_rotates(
     try:
         first = served_certificate(server.port)
         assert first == ssl.PEM_cert_to_DER_cert((tmp_path / "tls.crt").read_text())
+        # a half-written rotation: the previous certificate keeps being served
+        (tmp_path / "tls.crt").write_text("-----BEGIN CERTIFICATE-----\ntruncated")
+        touch(tmp_path, time.time() + 5)
+        assert served_certificate(server.port) == first
         write_certificate(tmp_path, "second.example")
-        stamp = time.time() + 5
-        for name in ("tls.crt", "tls.key"):
-            os.utime(tmp_path / name, (stamp, stamp))
+        touch(tmp_path, time.time() + 10)
         assert served_certificate(server.port) != first
     finally:
         server.stop()

@@ -20,10 +20,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+log = structlog.get_logger(__name__)
 
 _RECHECK_SECONDS = 10.0
 _SELF_SIGNED_DAYS = 365
@@ -70,7 +73,10 @@ class ServingCertificate:
             ):
                 self._checked_at = time.monotonic()
                 if self._file_stamp() != self._stamp:
-                    self._context = self._load()
+                    try:
+                        self._context = self._load()
+                    except ValueError as err:  # half-written rotation: keep serving the old one
+                        log.error("keeping the previous metrics certificate", error=str(err))
             return self._context
 
     def _file_stamp(self) -> tuple[float, float] | None:
