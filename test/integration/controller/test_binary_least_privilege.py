@@ -11,8 +11,11 @@ lacks fails this test with a 403 in its log.
 from __future__ import annotations
 
 import signal
+import ssl
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -38,17 +41,18 @@ def controller_process(
     admin_client: Client,
     namespace: str,
     tmp_path: Path,
-) -> Iterator[Path]:
+) -> Iterator[tuple[Path, int]]:
     apply_controller_rbac(admin_client)
     if admin_client.get_or_none(LEASES, CONTROLLER_LEASE, "kubernaut-system") is not None:
         admin_client.delete(LEASES, CONTROLLER_LEASE, "kubernaut-system")
     log = tmp_path / "controller.log"
+    metrics_port = processes.free_port()
     args = [
         sys.executable,
         "-m",
         "wfe",
         f"--kubeconfig={control_plane.kubeconfig_for(CONTROLLER_USER)}",
-        "--metrics-bind-address=127.0.0.1:0",
+        f"--metrics-bind-address=127.0.0.1:{metrics_port}",
         "--health-probe-bind-address=127.0.0.1:0",
         "--leader-elect",
         "--leader-election-namespace=kubernaut-system",
@@ -59,7 +63,7 @@ def controller_process(
     with log.open("wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
     try:
-        yield log
+        yield log, metrics_port
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=40)
@@ -69,8 +73,24 @@ def controller_process(
         processes.stop(process)
 
 
+def scrape(port: int, token: str | None) -> tuple[int, str]:
+    """GET the binary's /metrics over HTTPS (its certificate is self-signed)."""
+    tls = ssl.create_default_context()
+    tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(f"https://127.0.0.1:{port}/metrics", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=tls) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
 def test_a_workflow_runs_end_to_end_under_least_privilege(
-    controller_process: Path, admin_client: Client, namespace: str
+    controller_process: tuple[Path, int],
+    control_plane: ControlPlane,
+    admin_client: Client,
+    namespace: str,
 ) -> None:
     # a target of this test's own: the execution namespace is shared with any other test using it
     target = f"{namespace}/deployment/least-privilege-{uuid.uuid4().hex[:6]}"
@@ -108,6 +128,11 @@ def test_a_workflow_runs_end_to_end_under_least_privilege(
         timeout=15,
         message="the lifecycle Events",
     )
+    # /metrics: the binary's own identity reviews the scraper's token (config/rbac's metrics-auth)
+    _, metrics_port = controller_process
+    assert scrape(metrics_port, None)[0] == 401
+    status, text = scrape(metrics_port, control_plane.admin.token)
+    assert status == 200 and "workflowexecution_total" in text
     # deletion runs the finalizer as the controller identity
     admin_client.delete(WORKFLOW_EXECUTIONS, "least-privilege", namespace)
     wait_for(
