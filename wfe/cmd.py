@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import structlog
 
-from wfe.audit.factory import SERVICE_ACCOUNT_TOKEN_FILE, build_recorder
+from wfe.audit.factory import build_recorder
 from wfe.audit.recorder import DEFAULT_STOP_TIMEOUT, Recorder
 from wfe.config import Config, ConfigurationError, parse, wants_version
 from wfe.controller.pipelinerun import ExecutionSettings
@@ -25,6 +25,9 @@ from wfe.runtime.cache.cache import Cache
 from wfe.runtime.client import ApiError, Client, ConfigError, load_configuration
 from wfe.runtime.log import configure_logging
 from wfe.runtime.manager import Manager, install_signal_handlers
+from wfe.runtime.metrics.auth import DelegatingAuthFilter
+from wfe.runtime.metrics.server import SecureServing
+from wfe.runtime.metrics.tls import CertificateFiles
 from wfe.startup_retry import retry_transient
 
 EXIT_BAD_CONFIG = 2
@@ -62,10 +65,29 @@ def check_apis_served(client: Client) -> None:
 
 
 def datastorage_token_file(config: Config) -> str | None:
-    """The flag, else the pod's projected service-account token (rotated; read at every send)."""
-    if config.datastorage_token_file:
-        return config.datastorage_token_file
-    return SERVICE_ACCOUNT_TOKEN_FILE if os.path.exists(SERVICE_ACCOUNT_TOKEN_FILE) else None
+    """The flag only: the pod's API-server token is never sent to Data Storage (issue 11). The
+    Deployment mounts a projected token with Data Storage's audience for this (config/manager)."""
+    if config.audit_sink == "datastorage" and not config.datastorage_token_file:
+        log.warning(
+            "no --datastorage-token-file: audit batches are sent without a bearer token",
+            datastorage_url=config.datastorage_url,
+        )
+    return config.datastorage_token_file
+
+
+def metrics_secure_serving(config: Config, client: Client) -> SecureServing | None:
+    """kubebuilder's default: HTTPS (mounted or self-signed certificate), TokenReview and
+    SubjectAccessReview for every scrape; ``--metrics-secure=false``: plain HTTP."""
+    if not config.metrics_secure:
+        return None
+    certificate = (
+        CertificateFiles(
+            config.metrics_cert_path, config.metrics_cert_name, config.metrics_cert_key
+        )
+        if config.metrics_cert_path
+        else None
+    )
+    return SecureServing(certificate=certificate, filter=DelegatingAuthFilter(client))
 
 
 class AuditRunnable:
@@ -140,6 +162,7 @@ def build_manager(config: Config, client: Client, kinds: KindNames | None = None
         leader_election_id=config.leader_election_id,
         leader_election_namespace=leader_namespace,
         graceful_shutdown_timeout=config.graceful_shutdown_timeout,
+        metrics_secure_serving=metrics_secure_serving(config, client),
     )
     try:
         audit = build_recorder(
@@ -147,6 +170,8 @@ def build_manager(config: Config, client: Client, kinds: KindNames | None = None
             datastorage_url=config.datastorage_url,
             token_file=datastorage_token_file(config),
             spool_dir=config.audit_spool_dir,
+            allow_insecure=config.datastorage_insecure,
+            redact_parameters=config.audit_redact_parameters,
         )
     except (ValueError, RuntimeError) as err:  # e.g. the spool directory is used by another process
         raise StartupError(f"audit recorder: {err}") from err
@@ -197,6 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         watch_namespace=config.watch_namespace or "(all)",
         audit_sink=config.audit_sink,
         leader_elect=config.leader_elect,
+        metrics_secure=config.metrics_secure,
     )
     try:
         client = Client(

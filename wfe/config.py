@@ -46,6 +46,13 @@ class Config:
     create_retry_window: float
     kube_api_qps: float = 500.0
     kube_api_burst: int = 1000
+    # security (issue 11); defaults so code building a Config by hand keeps working
+    metrics_secure: bool = True
+    metrics_cert_path: str | None = None
+    metrics_cert_name: str = "tls.crt"
+    metrics_cert_key: str = "tls.key"
+    datastorage_insecure: bool = False
+    audit_redact_parameters: bool = False
 
 
 # name, default, kind, help. Kind: str | bool | int | duration | choice:<a,b>.
@@ -128,7 +135,37 @@ _FLAGS: tuple[tuple[str, Any, str, str], ...] = (
         "duration",
         "how long a failing PipelineRun create is retried before the workflow is Failed",
     ),
+    (
+        "metrics-secure",
+        True,
+        "bool",
+        "serve /metrics over HTTPS, only to callers the API server authenticates (TokenReview) and "
+        "authorizes (SubjectAccessReview); false: plain HTTP for anyone",
+    ),
+    (
+        "metrics-cert-path",
+        None,
+        "str",
+        "directory holding the metrics serving certificate (default: a self-signed one)",
+    ),
+    ("metrics-cert-name", "tls.crt", "str", "certificate file name in --metrics-cert-path"),
+    ("metrics-cert-key", "tls.key", "str", "private key file name in --metrics-cert-path"),
+    (
+        "datastorage-insecure",
+        False,
+        "bool",
+        "allow a plain http:// --datastorage-url (audit events and token travel in clear)",
+    ),
+    (
+        "audit-redact-parameters",
+        False,
+        "bool",
+        "replace parameter values and the rationale with [REDACTED] in audit events",
+    ),
 )
+
+# The pod's own API-server token: never a credential for anything else (issue 11).
+API_SERVER_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -168,6 +205,7 @@ def parse(argv: Sequence[str] | None = None, environ: dict[str, str] | None = No
         values[key] = _convert(raw, kind, source)
     config = Config(**values)
     _check(config)
+    _check_security(config)
     return config
 
 
@@ -364,3 +402,24 @@ def _check_writable_directory(flag: str, directory: str) -> None:
         raise ConfigurationError(
             f"{flag}: {directory!r} is not a writable directory ({reason})"
         ) from None
+
+
+def _check_security(config: Config) -> None:
+    """No credential leaks: Data Storage gets its own token, over TLS unless told otherwise."""
+    url = config.datastorage_url
+    if url is not None:
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if scheme not in ("http", "https"):
+            raise ConfigurationError(f"--datastorage-url: expected an https:// URL, got {url!r}")
+        if scheme == "http" and not config.datastorage_insecure:
+            raise ConfigurationError(
+                f"--datastorage-url: {url!r} is plain http:// (audit events and the bearer token "
+                "would travel in clear); use https://, or set --datastorage-insecure"
+            )
+    token_file = config.datastorage_token_file
+    if token_file is not None and Path(token_file) == Path(API_SERVER_TOKEN_FILE):
+        raise ConfigurationError(
+            f"--datastorage-token-file: {token_file} is the pod's API-server token and must not "
+            "leave the cluster's API; mount a projected ServiceAccount token with Data Storage's "
+            "audience (config/manager does) and point the flag at it"
+        )

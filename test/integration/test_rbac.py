@@ -1,5 +1,6 @@
 """config/rbac on a real API server: the controller's ServiceAccount may do what SPEC §11 lists and
-nothing else, as the server's own RBAC authorizer answers it (SelfSubjectAccessReview)."""
+nothing else, as the server's own RBAC authorizer answers it (SelfSubjectAccessReview) and as real
+requests show: Tekton only in the execution namespace, leader election only on its own Lease."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from typing import NamedTuple
 
 import pytest
 from support.identities import CONTROLLER_USER
-from support.rbac import apply_controller_rbac
+from support.rbac import CONTROLLER_LEASE, EXECUTION_NAMESPACE, apply_controller_rbac
 
-from wfe.runtime.client import LEASES, ApiError, Client, Resource
+from wfe.controller.resources import PIPELINE_RUNS
+from wfe.runtime.client import LEASES, ApiError, Client, Object, Resource
 from wfe.runtime.envtest import ControlPlane
 
 CONTROLLER_NAMESPACE = "kubernaut-system"
-EXECUTION_NAMESPACE = "kubernaut-workflows"
 WFE_GROUP = "workflowexecution.kubernaut.ai"
 TEKTON_GROUP = "tekton.dev"
 
@@ -34,11 +35,13 @@ class Access(NamedTuple):
     resource: str
     subresource: str = ""
     namespace: str = ""  # empty: all namespaces (a cluster-wide list/watch) or cluster-scoped
+    name: str = ""  # empty: any object
 
     def __str__(self) -> str:
         name = f"{self.resource}/{self.subresource}" if self.subresource else self.resource
+        what = f" {self.name}" if self.name else ""
         where = f" in {self.namespace}" if self.namespace else ""
-        return f"{self.verb} {name}.{self.group or 'core'}{where}"
+        return f"{self.verb} {name}.{self.group or 'core'}{what}{where}"
 
 
 NEEDED = [
@@ -52,18 +55,26 @@ NEEDED = [
         for verb in ("get", "update", "patch")
     ),
     Access("update", WFE_GROUP, "workflowexecutions", "finalizers", "payments"),
-    *(Access(verb, TEKTON_GROUP, "pipelineruns") for verb in ("list", "watch")),
     *(
         Access(verb, TEKTON_GROUP, "pipelineruns", namespace=EXECUTION_NAMESPACE)
-        for verb in ("create", "get", "delete")
+        for verb in ("create", "get", "list", "watch", "delete")
     ),
-    *(Access(verb, TEKTON_GROUP, "taskruns") for verb in ("list", "watch")),
-    Access("get", TEKTON_GROUP, "taskruns", namespace=EXECUTION_NAMESPACE),
+    *(
+        Access(verb, TEKTON_GROUP, "taskruns", namespace=EXECUTION_NAMESPACE)
+        for verb in ("get", "list", "watch")
+    ),
     *(Access(verb, "", "events", namespace="payments") for verb in ("create", "patch")),
     *(
-        Access(verb, "coordination.k8s.io", "leases", namespace=CONTROLLER_NAMESPACE)
-        for verb in ("get", "create", "update")
+        Access(verb, "coordination.k8s.io", "leases", namespace=CONTROLLER_NAMESPACE, name=name)
+        for verb, name in (
+            ("get", CONTROLLER_LEASE),
+            ("update", CONTROLLER_LEASE),
+            ("create", ""),
+        )
     ),
+    # authenticated /metrics: TokenReview and SubjectAccessReview of each scraper
+    Access("create", "authentication.k8s.io", "tokenreviews"),
+    Access("create", "authorization.k8s.io", "subjectaccessreviews"),
 ]
 
 FORBIDDEN = [
@@ -78,9 +89,23 @@ FORBIDDEN = [
     Access("delete", WFE_GROUP, "workflowexecutions", namespace="payments"),
     Access("list", "", "configmaps"),
     Access("delete", "coordination.k8s.io", "leases", namespace=CONTROLLER_NAMESPACE),
-    # The leader-election Role is namespaced: other components' Leases are out of reach.
+    # The leader-election Role is namespaced and names its Lease: other Leases are out of reach.
     Access("update", "coordination.k8s.io", "leases", namespace="kube-system"),
+    *(
+        Access(verb, "coordination.k8s.io", "leases", namespace=CONTROLLER_NAMESPACE, name=name)
+        for verb in ("get", "update")
+        for name in ("other-controller", "")
+    ),
     Access("create", "rbac.authorization.k8s.io", "clusterrolebindings"),
+    # Creating a PipelineRun creates pods as a ServiceAccount: only in the execution namespace.
+    *(Access(verb, TEKTON_GROUP, "pipelineruns") for verb in ("list", "watch", "create")),
+    *(
+        Access(verb, TEKTON_GROUP, "pipelineruns", namespace=namespace)
+        for verb in ("create", "delete", "get")
+        for namespace in ("payments", CONTROLLER_NAMESPACE, "kube-system")
+    ),
+    *(Access(verb, TEKTON_GROUP, "taskruns") for verb in ("list", "watch")),
+    Access("get", TEKTON_GROUP, "taskruns", namespace="payments"),
 ]
 
 
@@ -97,6 +122,7 @@ def may(client: Client, access: Access) -> bool:
         "resource": access.resource,
         "subresource": access.subresource,
         "namespace": access.namespace,
+        "name": access.name,
     }
     review = client.create(
         SELF_SUBJECT_ACCESS_REVIEWS,
@@ -119,20 +145,67 @@ def test_controller_may_not_do_more(controller_client: Client, access: Access) -
     assert not may(controller_client, access), f"the controller must not {access}"
 
 
-def test_controller_may_take_and_renew_a_lease_in_its_own_namespace(
-    controller_client: Client, admin_client: Client
-) -> None:
-    name = f"rbac-probe-{uuid.uuid4().hex[:8]}"
-    lease = {
+def lease(name: str) -> Object:
+    return {
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",
         "metadata": {"name": name, "namespace": CONTROLLER_NAMESPACE},
         "spec": {"holderIdentity": "rbac-probe", "leaseDurationSeconds": 15},
     }
-    created = controller_client.create(LEASES, lease)
+
+
+def pipeline_run(namespace: str) -> Object:
+    return {
+        "apiVersion": "tekton.dev/v1",
+        "kind": "PipelineRun",
+        "metadata": {"name": f"rbac-probe-{uuid.uuid4().hex[:8]}", "namespace": namespace},
+        "spec": {"pipelineRef": {"name": "workflow"}},
+    }
+
+
+def test_controller_may_take_and_renew_its_own_lease(
+    controller_client: Client, admin_client: Client
+) -> None:
+    if admin_client.get_or_none(LEASES, CONTROLLER_LEASE, CONTROLLER_NAMESPACE) is not None:
+        admin_client.delete(LEASES, CONTROLLER_LEASE, CONTROLLER_NAMESPACE)
+    created = controller_client.create(LEASES, lease(CONTROLLER_LEASE))
     created["spec"]["leaseDurationSeconds"] = 30
     assert controller_client.update(LEASES, created)["spec"]["leaseDurationSeconds"] == 30
-    admin_client.delete(LEASES, name, CONTROLLER_NAMESPACE)
+    assert controller_client.get(LEASES, CONTROLLER_LEASE, CONTROLLER_NAMESPACE)
+    admin_client.delete(LEASES, CONTROLLER_LEASE, CONTROLLER_NAMESPACE)
+
+
+def test_controller_is_refused_another_controllers_lease(
+    controller_client: Client, admin_client: Client
+) -> None:
+    name = f"other-controller-{uuid.uuid4().hex[:8]}"
+    theirs = admin_client.create(LEASES, lease(name))
+    try:
+        with pytest.raises(ApiError) as read:
+            controller_client.get(LEASES, name, CONTROLLER_NAMESPACE)
+        theirs["spec"]["holderIdentity"] = "usurper"
+        with pytest.raises(ApiError) as taken:
+            controller_client.update(LEASES, theirs)
+        assert (read.value.status, taken.value.status) == (403, 403)
+        holder = admin_client.get(LEASES, name, CONTROLLER_NAMESPACE)["spec"]["holderIdentity"]
+        assert holder == "rbac-probe"
+    finally:
+        admin_client.delete(LEASES, name, CONTROLLER_NAMESPACE)
+
+
+def test_controller_is_refused_a_pipeline_run_outside_the_execution_namespace(
+    controller_client: Client, admin_client: Client, namespace: str
+) -> None:
+    with pytest.raises(ApiError) as refused:
+        controller_client.create(PIPELINE_RUNS, pipeline_run(namespace))
+    assert refused.value.status == 403
+    assert admin_client.list(PIPELINE_RUNS, namespace)["items"] == []
+    with pytest.raises(ApiError) as listed:
+        controller_client.list(PIPELINE_RUNS)
+    assert listed.value.status == 403
+    # the same request in the execution namespace is allowed
+    created = controller_client.create(PIPELINE_RUNS, pipeline_run(EXECUTION_NAMESPACE))
+    controller_client.delete(PIPELINE_RUNS, created["metadata"]["name"], EXECUTION_NAMESPACE)
 
 
 def test_reading_a_secret_is_refused(controller_client: Client) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import urllib.request
@@ -49,9 +50,14 @@ SPEC_METRICS = [
 ]
 
 
-def _get(url: str) -> tuple[int, str]:
+def _get(url: str, token: str | None = None) -> tuple[int, str]:
+    """GET ``url``; https without verifying the (self-signed) certificate, with a bearer token."""
+    tls = ssl.create_default_context()
+    tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        with urllib.request.urlopen(url, timeout=5) as answer:
+        request = urllib.request.Request(url, headers=headers)
+        with urllib.request.urlopen(request, timeout=5, context=tls) as answer:
             return answer.status, answer.read().decode()
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode()
@@ -96,7 +102,7 @@ def running_binary(
 
 
 def test_binary_serves_probes_and_every_spec_metric_then_stops_on_sigterm(
-    running_binary: dict[str, object],
+    running_binary: dict[str, object], control_plane: ControlPlane
 ) -> None:
     probes, metrics = running_binary["probes"], running_binary["metrics"]
     process = running_binary["process"]
@@ -116,10 +122,13 @@ def test_binary_serves_probes_and_every_spec_metric_then_stops_on_sigterm(
     assert "[+]informer-sync ok" in body and "[+]apiserver ok" in body and "check passed" in body
     health = _get(f"http://127.0.0.1:{probes}/healthz?verbose")
     assert health[0] == 200, health[1]
+    # /metrics is HTTPS (self-signed) for identities the API server allows: the admin is
+    assert _get(f"https://127.0.0.1:{metrics}/metrics") == (401, "Unauthorized\n")
     # leadership comes first, then the controller registers its metric families
+    admin = control_plane.admin.token
     scrape = wait_for(
         lambda: (
-            (text := _get(f"http://127.0.0.1:{metrics}/metrics")[1])
+            (text := _get(f"https://127.0.0.1:{metrics}/metrics", admin)[1])
             and 'leader_election_master_status{name="workflowexecution.kubernaut.ai"} 1.0' in text
             and "controller_runtime_max_concurrent_reconciles" in text
             and text

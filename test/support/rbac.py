@@ -1,9 +1,14 @@
 """Applies the controller's RBAC from config/rbac to a test API server, so tests that run the
-controller as its ServiceAccount identity get exactly the permissions a real deployment has."""
+controller as its ServiceAccount identity get exactly the permissions a real deployment has.
+
+config/rbac grants Tekton access in the execution namespace ``kubernaut-workflows`` only (which
+config/runner creates) and leader election on one named Lease: ``EXECUTION_NAMESPACE`` and
+``CONTROLLER_LEASE`` are read from those manifests, so tests use what a deployment uses."""
 
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -14,6 +19,21 @@ from wfe.runtime.client import NAMESPACES, Client, Object, Resource, is_already_
 
 CONTROLLER_RBAC_DIR = CONFIG_DIR / "rbac"
 CONTROLLER_NAMESPACE_MANIFEST = CONFIG_DIR / "manager" / "namespace.yaml"
+EXECUTION_NAMESPACE_MANIFEST = CONFIG_DIR / "runner" / "namespace.yaml"
+
+
+def _load(path: Path) -> Object:
+    loaded: Object = yaml.safe_load(path.read_text())
+    return loaded
+
+
+EXECUTION_ROLE: Object = _load(CONTROLLER_RBAC_DIR / "execution_role.yaml")
+EXECUTION_NAMESPACE: str = EXECUTION_ROLE["metadata"]["namespace"]
+CONTROLLER_LEASE: str = next(
+    name
+    for rule in _load(CONTROLLER_RBAC_DIR / "leader_election_role.yaml")["rules"]
+    for name in rule.get("resourceNames", ())
+)
 
 _RBAC_GROUP = "rbac.authorization.k8s.io"
 RESOURCES_BY_KIND: dict[str, Resource] = {
@@ -51,10 +71,12 @@ def apply(admin_client: Client, manifest: Object) -> Object:
 
 
 def apply_controller_rbac(admin_client: Client, timeout: float = 10.0) -> None:
-    """Creates kubernaut-system, the controller's ServiceAccount, ClusterRole, Role and bindings from
-    config/rbac, then waits until the API server's authorizer honours both bindings."""
+    """Creates kubernaut-system, kubernaut-workflows and everything in config/rbac (the controller's
+    ServiceAccount, roles and bindings), then waits until the API server's authorizer honours each
+    binding."""
     manifests = [
         *yaml.safe_load_all(CONTROLLER_NAMESPACE_MANIFEST.read_text()),
+        *yaml.safe_load_all(EXECUTION_NAMESPACE_MANIFEST.read_text()),
         *kustomization_manifests(CONTROLLER_RBAC_DIR),
     ]
     for manifest in manifests:
@@ -73,7 +95,15 @@ def apply_controller_rbac(admin_client: Client, timeout: float = 10.0) -> None:
             "group": "coordination.k8s.io",
             "resource": "leases",
             "namespace": account["namespace"],
+            "name": CONTROLLER_LEASE,
         },
+        {
+            "verb": "create",
+            "group": "tekton.dev",
+            "resource": "pipelineruns",
+            "namespace": EXECUTION_NAMESPACE,
+        },
+        {"verb": "create", "group": "authentication.k8s.io", "resource": "tokenreviews"},
     ]
     for attributes in probes:
         wait_for(

@@ -1,5 +1,6 @@
 """Builds the audit recorder the flags ask for (``--audit-sink``, ``--datastorage-url``,
-``--audit-spool-dir``)."""
+``--datastorage-token-file``, ``--datastorage-insecure``, ``--audit-spool-dir``,
+``--audit-redact-parameters``)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from wfe.audit.recorder import (
     NoopRecorder,
     Recorder,
 )
+from wfe.audit.redaction import redact_parameters as redact_parameters_of
 from wfe.audit.sink import AuditSink
 from wfe.audit.spool import DEFAULT_MAX_EVENTS, FileSpool, MemorySpool, Spool
 
 SINK_NAMES: Final = ("log", "datastorage", "none")
 
-# Where Kubernetes mounts the pod's projected ServiceAccount token (rotated by the kubelet).
+# Where Kubernetes mounts the pod's API-server token. Never sent to Data Storage (issue 11): the
+# Deployment mounts a projected token with Data Storage's audience instead (config/manager).
 SERVICE_ACCOUNT_TOKEN_FILE: Final = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 
@@ -34,10 +37,13 @@ def build_recorder(
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     batch_size: int = DEFAULT_BATCH_SIZE,
     flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+    allow_insecure: bool = False,
+    redact_parameters: bool = False,
 ) -> Recorder:
     """The recorder for ``sink_name``; not started. Raises ``ValueError`` on a bad configuration
-    (unknown sink, ``datastorage`` without a URL) and ``RuntimeError`` when the spool directory is
-    used by another process. ``token_file=None`` sends no Authorization header."""
+    (unknown sink, ``datastorage`` without a URL, a plain ``http://`` URL without
+    ``allow_insecure``, the API-server token as Data Storage token) and ``RuntimeError`` when the
+    spool directory is used by another process. ``token_file=None`` sends no Authorization header."""
     if sink_name == "none":
         return NoopRecorder()
     sink: AuditSink
@@ -46,6 +52,13 @@ def build_recorder(
     elif sink_name == "datastorage":
         if not datastorage_url:
             raise ValueError("--audit-sink=datastorage needs --datastorage-url")
+        if datastorage_url.lower().startswith("http://") and not allow_insecure:
+            raise ValueError(
+                f"Data Storage URL {datastorage_url!r} is plain http://: use https:// "
+                "or allow it explicitly (--datastorage-insecure)"
+            )
+        if token_file is not None and Path(token_file) == Path(SERVICE_ACCOUNT_TOKEN_FILE):
+            raise ValueError("the pod's API-server token must not be sent to Data Storage")
         sink = DataStorageSink(datastorage_url, token_file=token_file, timeout=timeout)
     else:
         raise ValueError(
@@ -54,4 +67,10 @@ def build_recorder(
     spool: Spool = (
         FileSpool(spool_dir, max_spooled_events) if spool_dir else MemorySpool(max_spooled_events)
     )
-    return AuditRecorder(sink, spool, batch_size=batch_size, flush_interval=flush_interval)
+    return AuditRecorder(
+        sink,
+        spool,
+        batch_size=batch_size,
+        flush_interval=flush_interval,
+        transform=redact_parameters_of if redact_parameters else None,
+    )

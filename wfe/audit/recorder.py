@@ -78,6 +78,7 @@ class AuditRecorder:
         on_delivered: DeliveryListener | None = None,
         on_rejected: DeliveryListener | None = None,
         remembered_ids: int = DEFAULT_REMEMBERED_IDS,
+        transform: Callable[[AuditEvent], AuditEvent] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -92,6 +93,7 @@ class AuditRecorder:
         self._on_delivered = on_delivered
         self._on_rejected = on_rejected
         self._remembered_ids = remembered_ids
+        self._transform = transform  # applied before spooling (redaction)
         self._on_failed: DeliveryListener | None = None
         self._accepted: OrderedDict[str, None] = OrderedDict()
         # event id -> True when the sink refused it for good, False while retries keep failing
@@ -159,6 +161,8 @@ class AuditRecorder:
     def record(self, event: AuditEvent) -> None:
         """Spool ``event`` for delivery. Never blocks on the network, never raises."""
         try:
+            if self._transform is not None:
+                event = self._transform(event)
             added = self._spool.put(event)
         except Exception as err:
             metrics.count(event.event_type, metrics.Result.DROPPED)

@@ -1,23 +1,22 @@
 """Text copied into WorkflowExecution status and Events from elsewhere (Tekton, the API server):
-bounded in size and stripped of control characters, in one place (SPEC §2)."""
+sanitised (wfe.controller.sanitize) and bounded in size, in one place (SPEC §2)."""
 
 from __future__ import annotations
 
-import re
 from typing import Final
+
+from wfe.controller.sanitize import sanitize_text
 
 # Every mirrored message is cut to this many bytes of UTF-8 (SPEC §2): a 1 MB Tekton message must
 # not make the status unwritable, nor bloat the cache and the audit trail.
 MIRRORED_MESSAGE_MAX_BYTES: Final = 4096
 _ELLIPSIS: Final = "…"
-# Unicode's control characters (category Cc) except newline and tab: line structure is kept
-# (multi-line Tekton errors stay readable), ESC of terminal escapes, CR, NUL, DEL and C1 go.
-_CONTROL_CHARACTERS: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def mirrored_message(text: object, max_bytes: int = MIRRORED_MESSAGE_MAX_BYTES) -> str:
-    """``text`` without control characters, cut to ``max_bytes`` of UTF-8 (ending with "…")."""
-    cleaned = _CONTROL_CHARACTERS.sub("", str(text))
+    """``text`` sanitised (no terminal escapes, bidi or other control characters; lines and tabs
+    kept), cut to ``max_bytes`` of UTF-8 (ending with "…")."""
+    cleaned = sanitize_text(str(text))
     encoded = cleaned.encode("utf-8")
     if len(encoded) <= max_bytes:
         return cleaned

@@ -78,6 +78,27 @@ def owner_of(pipeline_run: dict[str, Any]) -> Owner | None:
     return Owner(namespace=namespace, name=name, uid=uid)
 
 
+def bundle_reference(image: str, digest: str | None) -> str:
+    """The bundle reference the resolver pulls: ``image`` as written, or pinned to ``digest``.
+
+    A tag is mutable, so with a ``containerDigest`` the resolver gets ``<repository>@<digest>``
+    (the tag dropped: with a digest it would only be a label, and not every resolver ignores it).
+    An ``image`` already pinned to another digest raises ``ValueError``: which bundle was approved
+    would be ambiguous.
+    """
+    if not digest:
+        return image
+    name, _, pinned = image.partition("@")
+    if pinned and pinned != digest:
+        raise ValueError(
+            f"spec.workflowRef.containerImage is pinned to {pinned} but containerDigest is {digest}"
+        )
+    last_slash = name.rfind("/")
+    tag_colon = name.find(":", last_slash + 1)
+    repository = name if tag_colon < 0 else name[:tag_colon]
+    return f"{repository}@{digest}"
+
+
 def build_pipeline_run(
     workflow_execution: dict[str, Any],
     settings: ExecutionSettings,
@@ -89,7 +110,8 @@ def build_pipeline_run(
     as written.
 
     Raises ``ValueError`` when the WorkflowExecution's name cannot be a label value (longer than
-    63 characters): the watch maps PipelineRun events back to their owner through that label.
+    63 characters): the watch maps PipelineRun events back to their owner through that label; and
+    when its image and digest disagree (``bundle_reference``).
     """
     metadata = workflow_execution["metadata"]
     spec = workflow_execution["spec"]
@@ -113,7 +135,12 @@ def build_pipeline_run(
         "pipelineRef": {
             "resolver": BUNDLES_RESOLVER,
             "params": [
-                {"name": BUNDLE_PARAM, "value": workflow_ref["containerImage"]},
+                {
+                    "name": BUNDLE_PARAM,
+                    "value": bundle_reference(
+                        workflow_ref["containerImage"], workflow_ref.get("containerDigest")
+                    ),
+                },
                 {"name": BUNDLE_NAME_PARAM, "value": BUNDLE_PIPELINE_NAME},
                 {"name": BUNDLE_KIND_PARAM, "value": "pipeline"},
             ],

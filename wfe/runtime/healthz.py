@@ -18,7 +18,15 @@ from urllib.parse import parse_qs
 
 import structlog
 
-from wfe.runtime.httpserver import NOT_FOUND, App, BackgroundHTTPServer, Request, Response
+from wfe.runtime.httpserver import (
+    DEFAULT_LIMITS,
+    NOT_FOUND,
+    App,
+    BackgroundHTTPServer,
+    Request,
+    Response,
+    ServerLimits,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -115,11 +123,11 @@ class HealthChecks:
 class HealthProbeServer:
     """Serves ``/healthz`` and ``/readyz`` (and their per-check sub-paths) on its own thread."""
 
-    def __init__(self, bind_address: str):
+    def __init__(self, bind_address: str, *, limits: ServerLimits = DEFAULT_LIMITS):
         self.healthz = HealthChecks("healthz")
         self.readyz = HealthChecks("readyz")
         self._http = BackgroundHTTPServer(
-            "health-probe", bind_address, _app_for((self.healthz, self.readyz))
+            "health-probe", bind_address, _app_for((self.healthz, self.readyz)), limits=limits
         )
 
     def add_healthz_check(self, name: str, check: Check) -> None:

@@ -28,7 +28,7 @@ import structlog
 from wfe.runtime.client import Client
 from wfe.runtime.healthz import Check, HealthProbeServer
 from wfe.runtime.leaderelection import LeaderElector
-from wfe.runtime.metrics.server import MetricsServer
+from wfe.runtime.metrics.server import MetricsServer, SecureServing
 from wfe.runtime.record import DEFAULT_COMPONENT, EventRecorder
 
 log = structlog.get_logger(__name__)
@@ -92,9 +92,10 @@ class Manager:
         graceful_shutdown_timeout: float = 30.0,
         cache: CacheLike | None = None,
         cache_sync_timeout: float = 120.0,
+        metrics_secure_serving: SecureServing | None = None,
     ):
         self._client = client
-        self._metrics = MetricsServer(metrics_bind_address)
+        self._metrics = MetricsServer(metrics_bind_address, secure=metrics_secure_serving)
         self._probes = HealthProbeServer(health_probe_bind_address)
         self._cache = cache
         self._cache_sync_timeout = cache_sync_timeout

@@ -57,7 +57,8 @@ def start(cluster: Cluster, rbac: ControllerRbac) -> Iterator[StartController]:
     """``start(**settings)`` runs a controller for this test's namespaces until the test ends.
 
     It runs as this test's controller ServiceAccount, granted config/rbac's ClusterRole in the test's
-    namespaces (``grant=False``: the test granted what it wants itself). Settings:
+    namespace and its execution Role in the test's execution namespace (``grant=False``: the test
+    granted what it wants itself). Settings:
     ``cooldown_seconds``, ``default_timeout_seconds``, ``timeout_grace_seconds``,
     ``service_account``, ``max_concurrent_reconciles``, ``audit_sink`` and ``client``.
     """
@@ -68,7 +69,7 @@ def start(cluster: Cluster, rbac: ControllerRbac) -> Iterator[StartController]:
     ) -> RunningController:
         if grant:
             rbac.grant(cluster.namespace)
-            rbac.grant(cluster.execution_namespace)
+            rbac.grant_execution(cluster.execution_namespace)
             rbac.wait_until_allowed(WORKFLOW_EXECUTIONS, cluster.namespace)
             rbac.wait_until_allowed(PIPELINE_RUNS, cluster.execution_namespace)
         controller = start_controller(client or rbac.client(), cluster, **settings)

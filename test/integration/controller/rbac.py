@@ -1,9 +1,11 @@
-"""The controller runs as a ServiceAccount of its own test, with exactly the project's ClusterRole.
+"""The controller runs as a ServiceAccount of its own test, with exactly the project's rules.
 
-Each test gets a fresh ServiceAccount (a TokenRequest token) and binds config/rbac's ClusterRole to it
-with RoleBindings in only the namespaces its controller uses: a permission missing from
-config/rbac/role.yaml fails these tests, a test can withhold one, and cluster-wide bindings other
-tests install for the shared controller identity change nothing here.
+Each test gets a fresh ServiceAccount (a TokenRequest token) and config/rbac's rules in only the
+namespaces its controller uses: the ClusterRole (WorkflowExecutions, Events) bound in the watched
+namespace, and the execution Role (Tekton) copied unchanged into the test's execution namespace and
+bound there, which is how a deployment moves its execution namespace. A permission missing from
+config/rbac fails these tests, a test can withhold one, and bindings other tests install for the
+shared controller identity change nothing here.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import copy
 from typing import Any, Final
 
 import yaml
-from support.rbac import CONTROLLER_RBAC_DIR, RESOURCES_BY_KIND, apply
+from support.rbac import CONTROLLER_RBAC_DIR, EXECUTION_ROLE, RESOURCES_BY_KIND, apply
 from support.wait import wait_for
 
 from wfe.runtime.client import ApiError, Client, Resource, is_forbidden
@@ -62,8 +64,15 @@ class ControllerRbac:
         return Client(self.configuration())
 
     def grant(self, namespace: str) -> None:
-        """Binds the project's ClusterRole in ``namespace``. Idempotent."""
+        """Binds the project's ClusterRole in ``namespace`` (a watched namespace). Idempotent."""
         self._bind(namespace, "ClusterRole", self._cluster_role)
+
+    def grant_execution(self, namespace: str) -> None:
+        """config/rbac's execution Role (Tekton), moved to ``namespace`` and bound. Idempotent."""
+        role = copy.deepcopy(EXECUTION_ROLE)
+        role["metadata"]["namespace"] = namespace
+        apply(self._admin, role)
+        self._bind(namespace, "Role", role["metadata"]["name"])
 
     def grant_rules(self, namespace: str, rules: list[Object]) -> None:
         """Binds a Role with only ``rules`` in ``namespace`` (to withhold a permission)."""
@@ -96,7 +105,7 @@ class ControllerRbac:
         binding = {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "RoleBinding",
-            "metadata": {"name": f"{SERVICE_ACCOUNT}-{kind.lower()}", "namespace": namespace},
+            "metadata": {"name": f"{role}-binding", "namespace": namespace},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": role},
             "subjects": [self._subject],
         }

@@ -174,6 +174,6 @@ def test_a_pipeline_run_that_cannot_be_deleted_keeps_the_workflow_until_cleanup_
     assert failures[0]["type"] == "Warning" and "forbidden" in failures[0]["message"]
     assert cluster.get_wfe("stubborn") is not None, "the finalizer holds it until cleanup works"
     assert cluster.pipeline_run(PIPELINE_RUN) is not None
-    rbac.grant(cluster.execution_namespace)
+    rbac.grant_execution(cluster.execution_namespace)
     cluster.wait_until_gone("stubborn", timeout=15)
     assert cluster.pipeline_run(PIPELINE_RUN) is None

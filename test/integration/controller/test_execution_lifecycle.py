@@ -65,7 +65,11 @@ def test_pipeline_run_pulls_the_bundle_with_sorted_params_and_hardened_pods(
         "pipelineRef": {
             "resolver": "bundles",
             "params": [
-                {"name": "bundle", "value": DEFAULT_IMAGE},
+                # pinned: the resolver pulls the approved bundle, not whatever the tag is now
+                {
+                    "name": "bundle",
+                    "value": f"{DEFAULT_IMAGE.rsplit(':', 1)[0]}@{DIGEST}",
+                },
                 {"name": "name", "value": "workflow"},
                 {"name": "kind", "value": "pipeline"},
             ],

@@ -55,6 +55,14 @@ def invalid_specs() -> float:
 # controller's own check for objects an older CRD admitted is a unit test (test_spec_validation).
 INVALID = {
     "name-longer-than-a-label": ("a" * 64, {}, "longer than 63 characters"),
+    "image-pinned-to-another-digest": (
+        "two-digests",
+        {
+            "image": f"quay.io/kubernaut/workflows/restart@sha256:{'cd' * 32}",
+            "digest": f"sha256:{'ab' * 32}",
+        },
+        "is pinned to sha256:cd",
+    ),
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from support.identities import CONTROLLER_USER
-from support.rbac import apply_controller_rbac
+from support.rbac import CONTROLLER_LEASE, apply_controller_rbac
 from support.wait import wait_for
 
 from wfe.runtime.client import LEASES, ApiError, Client, ClientFencedError, Resource, is_conflict
@@ -240,7 +240,10 @@ def test_the_controller_role_suffices_to_lead_and_release(
     control_plane: ControlPlane, admin_client: Client
 ) -> None:
     apply_controller_rbac(admin_client)
-    lease_name = f"wfe-{uuid.uuid4().hex[:8]}"
+    # config/rbac lets the controller read and renew only its own Lease (resourceNames)
+    lease_name = CONTROLLER_LEASE
+    if admin_client.get_or_none(LEASES, lease_name, CONTROLLER_NAMESPACE) is not None:
+        admin_client.delete(LEASES, lease_name, CONTROLLER_NAMESPACE)
     replica = Replica(
         control_plane.client(CONTROLLER_USER), CONTROLLER_NAMESPACE, lease_name, "controller-0"
     )

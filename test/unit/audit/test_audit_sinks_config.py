@@ -60,7 +60,9 @@ def test_the_datastorage_sink_delivers_with_the_token_file(
 ) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("projected-sa-token")
-    recorder = build_recorder("datastorage", datastorage.url, token_file, None, flush_interval=0.01)
+    recorder = build_recorder(
+        "datastorage", datastorage.url, token_file, None, flush_interval=0.01, allow_insecure=True
+    )
     recorders.append(recorder)
     event = make_event(1)
 

@@ -25,12 +25,13 @@ RBAC_KINDS = ("Role", "ClusterRole")
 
 MANIFESTS: list[Object] = [
     doc
-    for directory in ("rbac", "runner", "manager", "prometheus")
+    for directory in ("rbac", "runner", "manager", "prometheus", "policy", "network-policy")
     for doc in kustomization_manifests(CONFIG_DIR / directory)
 ]
 ROLES = [doc for doc in MANIFESTS if doc["kind"] in RBAC_KINDS]
 
-# SPEC §11, resource by resource.
+# SPEC §11, resource by resource: cluster-wide only what lives in any namespace (WFEs, their Events),
+# Tekton only in the execution namespace (creating a PipelineRun is creating pods).
 CONTROLLER_GRANTS: Grants = {
     ("workflowexecution.kubernaut.ai", "workflowexecutions"): {
         "get",
@@ -41,9 +42,15 @@ CONTROLLER_GRANTS: Grants = {
     },
     ("workflowexecution.kubernaut.ai", "workflowexecutions/status"): {"get", "update", "patch"},
     ("workflowexecution.kubernaut.ai", "workflowexecutions/finalizers"): {"update"},
+    ("", "events"): {"create", "patch"},
+}
+EXECUTION_GRANTS: Grants = {
     ("tekton.dev", "pipelineruns"): {"create", "get", "list", "watch", "delete"},
     ("tekton.dev", "taskruns"): {"get", "list", "watch"},
-    ("", "events"): {"create", "patch"},
+}
+METRICS_AUTH_GRANTS: Grants = {
+    ("authentication.k8s.io", "tokenreviews"): {"create"},
+    ("authorization.k8s.io", "subjectaccessreviews"): {"create"},
 }
 LEADER_ELECTION_GRANTS: Grants = {("coordination.k8s.io", "leases"): {"get", "create", "update"}}
 RUNNER_GRANTS: Grants = {
@@ -66,7 +73,7 @@ def find(kind: str, name: str) -> Object:
 def grants(role: Object) -> Grants:
     granted: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
     for rule in role["rules"]:
-        for group in rule["apiGroups"]:
+        for group in rule.get("apiGroups", []):
             for resource in rule["resources"]:
                 granted[group, resource] |= set(rule["verbs"])
     return dict(granted)
@@ -105,10 +112,31 @@ def test_controller_cluster_role_grants_exactly_spec_permissions() -> None:
     assert grants(find("ClusterRole", CONTROLLER_ACCOUNT)) == CONTROLLER_GRANTS
 
 
-def test_leader_election_is_a_namespaced_role_for_leases_only() -> None:
+def test_tekton_is_granted_in_the_default_execution_namespace_only() -> None:
+    role = find("Role", f"{CONTROLLER_ACCOUNT}-execution")
+    assert role["metadata"]["namespace"] == DEFAULTS.execution_namespace
+    assert grants(role) == EXECUTION_GRANTS
+    binding = find("RoleBinding", f"{CONTROLLER_ACCOUNT}-execution")
+    assert binding["metadata"]["namespace"] == DEFAULTS.execution_namespace
+    cluster_wide = [
+        role for role in ROLES if role["kind"] == "ClusterRole" and "tekton.dev" in str(role)
+    ]
+    assert cluster_wide == []
+
+
+def test_leader_election_is_a_namespaced_role_for_its_own_lease_only() -> None:
     role = find("Role", f"{CONTROLLER_ACCOUNT}-leader-election")
     assert role["metadata"]["namespace"] == CONTROLLER_NAMESPACE
     assert grants(role) == LEADER_ELECTION_GRANTS
+    by_verbs = {tuple(rule["verbs"]): rule.get("resourceNames") for rule in role["rules"]}
+    # create cannot be limited by name; everything else is limited to the default Lease
+    assert by_verbs == {("get", "update"): [DEFAULTS.leader_election_id], ("create",): None}
+
+
+def test_metrics_are_authorized_through_token_and_access_reviews() -> None:
+    assert grants(find("ClusterRole", f"{CONTROLLER_ACCOUNT}-metrics-auth")) == METRICS_AUTH_GRANTS
+    reader = find("ClusterRole", f"{CONTROLLER_ACCOUNT}-metrics-reader")
+    assert reader["rules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
 
 
 def test_runner_cluster_role_grants_exactly_the_remediation_permissions() -> None:
@@ -129,6 +157,20 @@ def test_runner_cluster_role_grants_exactly_the_remediation_permissions() -> Non
             "RoleBinding",
             f"{CONTROLLER_ACCOUNT}-leader-election",
             "Role",
+            CONTROLLER_NAMESPACE,
+            CONTROLLER_ACCOUNT,
+        ),
+        (
+            "RoleBinding",
+            f"{CONTROLLER_ACCOUNT}-execution",
+            "Role",
+            CONTROLLER_NAMESPACE,
+            CONTROLLER_ACCOUNT,
+        ),
+        (
+            "ClusterRoleBinding",
+            f"{CONTROLLER_ACCOUNT}-metrics-auth",
+            "ClusterRole",
             CONTROLLER_NAMESPACE,
             CONTROLLER_ACCOUNT,
         ),
@@ -282,3 +324,54 @@ def test_default_kustomization_keeps_each_object_in_its_namespace() -> None:
         "CustomResourceDefinition",
         "workflowexecutions.workflowexecution.kubernaut.ai",
     ) in namespaces
+
+
+# --- security (issue 11) -----------------------------------------------------------------------
+
+
+def test_data_storage_gets_a_projected_token_of_its_own_audience_never_the_api_token() -> None:
+    container = manager_container()
+    token_file = flags.parse(container["args"], environ={}).datastorage_token_file
+    assert token_file is not None
+    assert not token_file.startswith("/var/run/secrets/kubernetes.io/")
+    mount = next(m for m in container["volumeMounts"] if token_file.startswith(m["mountPath"]))
+    assert mount["readOnly"] is True
+    volumes = find("Deployment", CONTROLLER_ACCOUNT)["spec"]["template"]["spec"]["volumes"]
+    (source,) = next(v for v in volumes if v["name"] == mount["name"])["projected"]["sources"]
+    projected = source["serviceAccountToken"]
+    assert token_file == f"{mount['mountPath']}/{projected['path']}"
+    assert projected["audience"] and projected["expirationSeconds"] <= 3600
+
+
+def test_metrics_are_scraped_over_https_by_an_identity_allowed_to_read_them() -> None:
+    assert flags.parse(manager_container()["args"], environ={}).metrics_secure is True
+    (endpoint,) = find("ServiceMonitor", CONTROLLER_ACCOUNT)["spec"]["endpoints"]
+    assert endpoint["scheme"] == "https"
+    assert endpoint["bearerTokenFile"] == "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    binding = find("ClusterRoleBinding", f"{CONTROLLER_ACCOUNT}-metrics-reader")
+    assert binding["roleRef"]["name"] == f"{CONTROLLER_ACCOUNT}-metrics-reader"
+
+
+def test_network_policy_selects_the_controller_pod_and_opens_only_its_ports() -> None:
+    policy = find("NetworkPolicy", CONTROLLER_ACCOUNT)
+    pod_labels = find("Deployment", CONTROLLER_ACCOUNT)["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert set(policy["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    container_ports = {p["name"] for p in manager_container()["ports"]}
+    opened = {port["port"] for rule in policy["spec"]["ingress"] for port in rule["ports"]}
+    assert opened == container_ports == {"metrics", "health"}
+
+
+def test_admission_policy_binding_uses_the_shipped_parameters() -> None:
+    policy = find("ValidatingAdmissionPolicy", "workflowexecution-admission.kubernaut.ai")
+    binding = find("ValidatingAdmissionPolicyBinding", "workflowexecution-admission.kubernaut.ai")
+    params = find("ConfigMap", "workflowexecution-admission")
+    assert binding["spec"]["policyName"] == policy["metadata"]["name"]
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    assert binding["spec"]["paramRef"]["name"] == params["metadata"]["name"]
+    assert binding["spec"]["paramRef"]["namespace"] == params["metadata"]["namespace"]
+    assert binding["spec"]["paramRef"]["parameterNotFoundAction"] == "Deny"
+    assert policy["spec"]["paramKind"] == {"apiVersion": "v1", "kind": "ConfigMap"}
+    # only CREATE: re-judging metadata updates (the finalizer) could strand deletions
+    (rule,) = policy["spec"]["matchConstraints"]["resourceRules"]
+    assert rule["operations"] == ["CREATE"]

@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from wfe.controller.pipelinerun import ExecutionSettings, Owner, build_pipeline_run, owner_of
+from wfe.controller.pipelinerun import (
+    ExecutionSettings,
+    Owner,
+    build_pipeline_run,
+    bundle_reference,
+    owner_of,
+)
 
 SETTINGS = ExecutionSettings(
     execution_namespace="kubernaut-workflows",
@@ -124,15 +130,42 @@ def test_no_parameters_means_no_params_field() -> None:
     assert "params" not in build_pipeline_run(make_wfe(parameters={}), SETTINGS)["spec"]
 
 
-def test_digest_annotation_only_when_a_digest_is_set() -> None:
-    without = build_pipeline_run(make_wfe(), SETTINGS)["metadata"]["annotations"]
-    assert "kubernaut.ai/container-digest" not in without
+def test_a_digest_pins_the_bundle_the_resolver_pulls_and_is_annotated() -> None:
+    without = build_pipeline_run(make_wfe(), SETTINGS)
+    assert "kubernaut.ai/container-digest" not in without["metadata"]["annotations"]
+    assert without["spec"]["pipelineRef"]["params"][0] == {"name": "bundle", "value": IMAGE}
 
     wfe = make_wfe()
     wfe["spec"]["workflowRef"]["containerDigest"] = DIGEST
     pipeline_run = build_pipeline_run(wfe, SETTINGS)
     assert pipeline_run["metadata"]["annotations"]["kubernaut.ai/container-digest"] == DIGEST
-    assert pipeline_run["spec"]["pipelineRef"]["params"][0] == {"name": "bundle", "value": IMAGE}
+    assert pipeline_run["spec"]["pipelineRef"]["params"][0] == {
+        "name": "bundle",
+        "value": f"quay.io/kubernaut/workflows/restart-pod@{DIGEST}",
+    }
+
+
+@pytest.mark.parametrize(
+    ("image", "digest", "bundle"),
+    [
+        ("quay.io/w/restart:v1", None, "quay.io/w/restart:v1"),
+        ("quay.io/w/restart:v1", DIGEST, f"quay.io/w/restart@{DIGEST}"),
+        ("quay.io/w/restart", DIGEST, f"quay.io/w/restart@{DIGEST}"),
+        # a registry port is not a tag
+        ("localhost:5000/w/restart", DIGEST, f"localhost:5000/w/restart@{DIGEST}"),
+        ("localhost:5000/w/restart:v1", DIGEST, f"localhost:5000/w/restart@{DIGEST}"),
+        # already pinned to the same digest
+        (f"quay.io/w/restart:v1@{DIGEST}", DIGEST, f"quay.io/w/restart@{DIGEST}"),
+        (f"quay.io/w/restart@{DIGEST}", None, f"quay.io/w/restart@{DIGEST}"),
+    ],
+)
+def test_bundle_reference(image: str, digest: str | None, bundle: str) -> None:
+    assert bundle_reference(image, digest) == bundle
+
+
+def test_an_image_pinned_to_another_digest_is_refused() -> None:
+    with pytest.raises(ValueError, match="pinned to sha256:cd"):
+        bundle_reference(f"quay.io/w/restart@sha256:{'cd' * 32}", DIGEST)
 
 
 def test_workflow_id_label_is_sanitised_and_target_annotation_is_raw() -> None:

@@ -19,6 +19,7 @@ from wfe.controller.failure.classification import (
 from wfe.controller.failure.facts import FailureFacts
 from wfe.controller.failure.summary import natural_language_summary
 from wfe.controller.messages import mirrored_message
+from wfe.controller.sanitize import sanitize_text
 from wfe.controller.tekton_status import succeeded_condition
 from wfe.controller.timestamps import format_time, parse_time
 
@@ -122,7 +123,14 @@ def controller_failure_details(
 
 
 def _render(facts: FailureFacts) -> dict[str, Any]:
-    clipped = mirrored_message(facts.message.strip())
+    # Tekton's text is the workflow author's text: sanitised before anyone reads it
+    facts = replace(
+        facts,
+        message=mirrored_message(facts.message.strip()).strip(),
+        task_name=None if facts.task_name is None else sanitize_text(facts.task_name),
+        step_name=None if facts.step_name is None else sanitize_text(facts.step_name),
+    )
+    clipped = facts.message
     details: dict[str, Any] = {
         "failedTaskIndex": facts.task_index,
         "failedTaskName": facts.task_name,

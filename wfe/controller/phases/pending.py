@@ -26,7 +26,7 @@ from wfe.controller.failure.details import controller_failure_details
 from wfe.controller.lock import busy_conflict
 from wfe.controller.messages import mirrored_message
 from wfe.controller.naming import is_valid_label_value
-from wfe.controller.pipelinerun import Owner, build_pipeline_run, owner_of
+from wfe.controller.pipelinerun import Owner, build_pipeline_run, bundle_reference, owner_of
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.controller.status import StaleDecisionError, phase_of
 from wfe.controller.timestamps import parse_time
@@ -117,6 +117,11 @@ def validation_problem(wfe: Object) -> str | None:
             f"WorkflowExecution name {name!r} is longer than 63 characters or not a valid label "
             "value; PipelineRuns could not be traced back to it. Use a shorter name."
         )
+    workflow_ref = wfe["spec"]["workflowRef"]
+    try:
+        bundle_reference(workflow_ref["containerImage"], workflow_ref.get("containerDigest"))
+    except ValueError as err:
+        return f"{err}. Fix the WorkflowExecution and create it again."
     return None
 
 

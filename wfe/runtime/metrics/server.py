@@ -1,23 +1,62 @@
-"""Serves the process registry at ``/metrics`` (Prometheus text or OpenMetrics, gzip on request)."""
+"""Serves the process registry at ``/metrics`` (Prometheus text or OpenMetrics, gzip on request).
+
+Plain HTTP by default (controller-runtime's metrics server); with ``SecureServing`` it serves HTTPS
+only (a mounted or self-signed certificate) and, unless turned off, only to callers the API server
+authenticates and authorizes (``DelegatingAuthFilter``), as kubebuilder's scaffold does.
+"""
 
 from __future__ import annotations
 
 import gzip
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from wfe.runtime.httpserver import NOT_FOUND, App, BackgroundHTTPServer, Request, Response
+from wfe.runtime.httpserver import (
+    DEFAULT_LIMITS,
+    NOT_FOUND,
+    App,
+    BackgroundHTTPServer,
+    Request,
+    Response,
+    ServerLimits,
+)
+from wfe.runtime.metrics.auth import Filter
 from wfe.runtime.metrics.registry import REGISTRY
+from wfe.runtime.metrics.tls import CertificateFiles, ServingCertificate
 
 METRICS_PATH = "/metrics"
+
+
+@dataclass(frozen=True)
+class SecureServing:
+    """HTTPS for /metrics: ``certificate`` files, or a self-signed certificate when None; ``filter``
+    decides who may scrape (None: anyone who reaches the port)."""
+
+    certificate: CertificateFiles | None = None
+    filter: Filter | None = None
 
 
 class MetricsServer:
     """``start()`` binds and serves on a daemon thread; ``port`` is the bound port."""
 
-    def __init__(self, bind_address: str, registry: CollectorRegistry = REGISTRY):
-        self._http = BackgroundHTTPServer("metrics", bind_address, _app_for(registry))
+    def __init__(
+        self,
+        bind_address: str,
+        registry: CollectorRegistry = REGISTRY,
+        *,
+        secure: SecureServing | None = None,
+        limits: ServerLimits = DEFAULT_LIMITS,
+    ):
+        app = _app_for(registry)
+        tls = None
+        if secure is not None:
+            tls = ServingCertificate(secure.certificate)
+            if secure.filter is not None:
+                app = _filtered(secure.filter, app)
+        self.secure = secure is not None
+        self._http = BackgroundHTTPServer("metrics", bind_address, app, limits=limits, tls=tls)
 
     @property
     def enabled(self) -> bool:
@@ -32,6 +71,13 @@ class MetricsServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._http.stop(timeout)
+
+
+def _filtered(gate: Filter, app: App) -> App:
+    def serve(request: Request) -> Response:
+        return gate(request) or app(request)
+
+    return serve
 
 
 def _app_for(registry: CollectorRegistry) -> App:
