@@ -148,6 +148,12 @@ def test_reason_code_beats_keywords_and_exit_code() -> None:
             "registry.example/wf/restart:v1",
             R.CONFIGURATION_ERROR,
         ),
+        # Tekton v1.12's PodCreationFailed for a task using an undeclared parameter (e2e tier)
+        (
+            'failed to create task run pod "wfe-1-remediate": non-existent variable in '
+            '"$(params.REPLICAS)": steps[0].args[0]. Maybe invalid TaskSpec',
+            R.CONFIGURATION_ERROR,
+        ),
     ],
 )
 def test_message_keywords_classify_when_no_code_matches(message: str, expected: R) -> None:

@@ -108,6 +108,8 @@ MESSAGE_KEYWORD_TABLE: Final[tuple[KeywordRule, ...]] = (
     KeywordRule(("oomkilled", "out of memory"), _R.OOM_KILLED),
     KeywordRule(("forbidden", "permission denied"), _R.FORBIDDEN),
     KeywordRule(("deadline exceeded", "timed out"), _R.DEADLINE_EXCEEDED),
+    # Tekton's pod builder refusing the workflow's own TaskSpec (reason PodCreationFailed)
+    KeywordRule(("non-existent variable", "invalid taskspec"), _R.CONFIGURATION_ERROR),
     KeywordRule(
         ("invalid", "not found"),
         _R.CONFIGURATION_ERROR,
