@@ -36,9 +36,16 @@ def test_a_bundle_with_unicode_and_10kb_parameters_completes_as_tekton_says(
     successes = controller.metric("workflowexecution_total", outcome="Success")
     synced = controller.metric("workflowexecution_status_sync_latency_seconds_count")
     parameters = {"NOTE": UNICODE_NOTE, "TARGET": "payment/deployment/payment-api"}
+    # the production shape an admission policy asks for: a tag, and the approved digest
     wfe = create(
         admin,
-        workflow_execution(namespace, "succeeds", workflows.remediation, parameters=parameters),
+        workflow_execution(
+            namespace,
+            "succeeds",
+            workflows.remediation_tag,
+            parameters=parameters,
+            digest=workflows.remediation_digest,
+        ),
     )
 
     status = wait_terminal(admin, namespace, "succeeds")
@@ -49,7 +56,14 @@ def test_a_bundle_with_unicode_and_10kb_parameters_completes_as_tekton_says(
         {"name": "NOTE", "value": UNICODE_NOTE},
         {"name": "TARGET", "value": "payment/deployment/payment-api"},
     ], "parameters reach Tekton unchanged, sorted by name"
-    assert pipeline_run["spec"]["pipelineRef"]["resolver"] == "bundles"
+    assert pipeline_run["spec"]["pipelineRef"] == {
+        "resolver": "bundles",
+        "params": [
+            {"name": "bundle", "value": workflows.remediation},
+            {"name": "name", "value": "workflow"},
+            {"name": "kind", "value": "pipeline"},
+        ],
+    }, "the resolver pulls the approved digest, not the mutable tag"
     tekton_verdict = succeeded_condition(pipeline_run)
     assert (tekton_verdict["status"], tekton_verdict["reason"]) == ("True", "Succeeded")
     assert len(task_runs_of(admin, pipeline_run["metadata"]["name"])) == 3

@@ -32,7 +32,11 @@ def workflow_execution(
     parameters: dict[str, str] | None = None,
     timeout: str = "5m",
     workflow_id: str = "e2e-remediation",
+    digest: str | None = None,
 ) -> Object:
+    workflow_ref = {"workflowId": workflow_id, "version": "1.0.0", "containerImage": image}
+    if digest:
+        workflow_ref["containerDigest"] = digest
     return {
         "apiVersion": wfe_api.API_VERSION,
         "kind": wfe_api.KIND,
@@ -44,7 +48,7 @@ def workflow_execution(
                 "name": f"rr-{name}",
                 "namespace": namespace,
             },
-            "workflowRef": {"workflowId": workflow_id, "version": "1.0.0", "containerImage": image},
+            "workflowRef": workflow_ref,
             "targetResource": target or unique_target(namespace),
             "parameters": parameters or {},
             "executionConfig": {"timeout": timeout},
