@@ -68,14 +68,16 @@ def main() -> int:
         for manifest in kustomization_manifests(CONFIG_DIR / "runner"):
             apply(admin, manifest)
         apply(admin, yaml.safe_load((CONFIG_DIR / "manager" / "namespace.yaml").read_text()))
+        digests: dict[str, str] = {}
         for workflow in sorted((SAMPLES / "workflows").glob("*.yaml")):
             pinned = cluster.push_bundle(f"kubernaut/workflows/{workflow.stem}:v1.0.0", [workflow])
+            repository, digests[repository] = pinned.rsplit("@", 1)
             say(f"pushed the sample workflow bundle {pinned}")
         logdir = Path(tempfile.mkdtemp(prefix="wfe-run-"))
         log = logdir / "controller.log"
         controller = _start_controller(cluster.kubeconfig, argv, log)
         try:
-            _apply_samples(admin, cluster.registry)
+            _apply_samples(admin, cluster.registry, digests)
             table = LiveTable(
                 admin,
                 header=[
@@ -119,12 +121,18 @@ def _stop(controller: subprocess.Popen[bytes]) -> None:
         controller.wait()
 
 
-def _apply_samples(admin: Client, registry: str) -> None:
+def _apply_samples(admin: Client, registry: str, digests: dict[str, str]) -> None:
+    """Creates the samples, pointed at the bundles just pushed: same paths on the local registry,
+    and a sample that pins an approved digest pins the pushed one (the sample's is an example)."""
     for sample in kustomization_manifests(SAMPLES):
         workflow_ref = sample["spec"]["workflowRef"]
         image: str = workflow_ref["containerImage"]
         if image.startswith(SAMPLE_REGISTRY + "/"):
-            workflow_ref["containerImage"] = registry + image[len(SAMPLE_REGISTRY) :]
+            image = registry + image[len(SAMPLE_REGISTRY) :]
+            workflow_ref["containerImage"] = image
+        repository = image.split("@", 1)[0].rsplit(":", 1)[0]
+        if "containerDigest" in workflow_ref and repository in digests:
+            workflow_ref["containerDigest"] = digests[repository]
         try:
             admin.create(WORKFLOW_EXECUTIONS, sample)
         except Exception as err:

@@ -62,16 +62,22 @@ def test_make_run_without_a_cluster_shows_the_samples_finish_through_real_tekton
             "restart-checkout": ("Failed", "TaskFailed"),
         }
 
-        def samples_done() -> dict[str, tuple[str, str]] | None:
+        def samples_done() -> dict[str, tuple[str, str]]:
             assert process.poll() is None, "".join(errors)[-3000:]
             table = latest_table("".join(output))
-            twins = {table.get("restart-payment-api"), table.get("scale-payment-api")}
-            if expected.items() <= table.items() and twins == {
-                ("Completed", "-"),
-                ("Skipped", "ResourceBusy"),
-            }:
-                return table
-            return None
+            twins = sorted(
+                table.get(n, ("", "")) for n in ("restart-payment-api", "scale-payment-api")
+            )
+            # one runs, the lock skips the other: busy while it runs, or (on a slow machine that
+            # decides the twin only after the run ended) within the same workflow's cooldown
+            twins_done = twins in (
+                [("Completed", "-"), ("Skipped", "ResourceBusy")],
+                [("Completed", "-"), ("Skipped", "RecentlyRemediated")],
+            )
+            assert expected.items() <= table.items() and twins_done, (
+                f"table: {table}; stderr: {''.join(errors)[-1500:]}"
+            )
+            return table
 
         wait_for(samples_done, timeout=480, interval=1.0, message="the samples to finish")
     finally:
