@@ -14,7 +14,7 @@ from api.workflowexecution.v1alpha1.constants import (
 )
 from wfe.audit.events import AuditEvent
 from wfe.audit.recorder import Recorder
-from wfe.controller import metrics
+from wfe.controller import cache_gauges, metrics
 from wfe.controller.dependencies import EventSink
 from wfe.controller.reconciler import CONTROLLER_NAME, WorkflowExecutionReconciler, utc_now
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
@@ -86,5 +86,10 @@ def setup_controller(
             for o in cache.list(WORKFLOW_EXECUTIONS)
             if (o.get("status") or {}).get("phase") == Phase.RUNNING
         )
+    )
+    cache_gauges.install(
+        lambda: cache.list(WORKFLOW_EXECUTIONS),
+        settings.execution.default_timeout_seconds,
+        clock,
     )
     return controller
