@@ -45,6 +45,10 @@ lock: venv ## Re-pin requirements/*.txt from pyproject.toml (UPGRADE=1: newest a
 envtest: ## Build kube-apiserver + etcd from Go modules and fetch Tekton CRDs (cached outside the checkout)
 	@bash hack/build-envtest.sh >&2
 
+.PHONY: promtool
+promtool: ## Build promtool from Go modules for the alert unit tests (cached outside the checkout)
+	@bash hack/build-promtool.sh >&2
+
 ##@ Development
 
 .PHONY: manifests
@@ -75,9 +79,14 @@ test-integration: venv envtest ## Integration tests against a real local kube-ap
 test-e2e: venv ## End-to-end tests on KIND + Tekton (skip where Docker/kind are missing)
 	$(PY) -m pytest test/e2e -q -rs
 
+.PHONY: test-alerts
+test-alerts: venv promtool ## promtool unit tests of the alerts in config/prometheus
+	WFE_PROMTOOL="$$(bash hack/build-promtool.sh)" $(PY) -m pytest test/unit/prometheus -q -rs
+
 .PHONY: test
-test: venv envtest lint ## Everything CI runs: lint, unit, integration, e2e (skips), smoke benchmark
-	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m pytest test -q -rs
+test: venv envtest promtool lint ## Everything CI runs: lint, unit, alert rules (promtool), integration, e2e (skips), smoke benchmark
+	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" WFE_PROMTOOL="$$(bash hack/build-promtool.sh)" \
+		$(PY) -m pytest test -q -rs
 	$(MAKE) bench BENCH_SIZE=smoke
 
 .PHONY: bench
