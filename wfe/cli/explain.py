@@ -64,7 +64,7 @@ def _succeeded(obj: Object | None) -> str:
 
 
 def _field(label: str, value: object) -> str:
-    return f"{label + ':':<15}{value}"
+    return f"{label + ':':<14} {value}"
 
 
 def render(explanation: Explanation, now: datetime, colour: bool) -> str:
@@ -141,8 +141,9 @@ def _failure_lines(failure: Object | None, colour: bool) -> list[str]:
         _heading("Failure:", colour),
         _field("  Reason", paint(str(failure.get("reason")), PHASE_COLOURS["Failed"], colour)),
         _field(
-            "  Ran steps",
-            f"{failure.get('wasExecutionFailure')} (manual review: {failure.get('requiresManualReview')})",
+            "  Steps ran",
+            f"{_yes_no(failure.get('wasExecutionFailure'))} "
+            f"(manual review: {_yes_no(failure.get('requiresManualReview'))})",
         ),
     ]
     if failure.get("failedTaskName"):
@@ -166,6 +167,12 @@ def _failure_lines(failure: Object | None, colour: bool) -> list[str]:
         lines.append("  Summary:")
         lines += textwrap.wrap(summary, width=100, initial_indent="    ", subsequent_indent="    ")
     return lines
+
+
+def _yes_no(value: object) -> str:
+    return (
+        {True: "yes", False: "no"}.get(value, "unknown") if isinstance(value, bool) else "unknown"
+    )
 
 
 def _pipeline_run_lines(status: Object, explanation: Explanation) -> list[str]:
