@@ -6,7 +6,11 @@
 # The smallest build that still is the real promtool: `go install pkg@version` uses Prometheus's own
 # go.mod and go.sum (exact pins, nothing resolved here), and the build tag `remove_all_sd` drops the
 # ~25 cloud service-discovery plugins (AWS, Azure, GCE, OpenStack, ... and their SDKs) that rule unit
-# tests never touch. promtool still links Kubernetes and file SD (imported by its `check` commands).
+# tests never touch: 1117 packages and 50 MB of non-standard Go source instead of 1364 and 129 MB.
+# What is left is half Kubernetes client libraries (promtool imports Kubernetes SD directly), which
+# only a patched promtool could drop. It is a test tool, so it is compiled without optimisation or
+# inlining (-N -l): 20% less CPU. Measured cold (empty caches) on 2 cores: about 5 CPU-minutes of
+# compiling (about 3 minutes of wall time on an idle machine) plus downloading ~1 GB of modules.
 #
 # Prints the path of the promtool binary on its last line of stdout; talks on stderr.
 set -euo pipefail
@@ -33,7 +37,7 @@ trap 'rm -rf "$staging"' EXIT
 
 log "building promtool $release (module $PROMETHEUS_MODULE_VERSION, tags remove_all_sd)"
 started=$SECONDS
-CGO_ENABLED=0 GOBIN="$staging" go install -trimpath -tags remove_all_sd \
+CGO_ENABLED=0 GOBIN="$staging" go install -trimpath -tags remove_all_sd -gcflags='all=-N -l' \
   -ldflags "-s -w -X github.com/prometheus/common/version.Version=$release" \
   "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION"
 mkdir -p "$OUT"
