@@ -4,11 +4,14 @@ dispatch, and kubectl's exit codes and error lines (0 ok, 1 error, 2 bad usage).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TextIO
+
+import structlog
 
 from api.workflowexecution.v1alpha1.duration import parse_go_duration
 from wfe.cli import explain
@@ -84,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     get.add_argument("names", metavar="NAME", nargs="*")
     return parser
+
+
+def entry() -> None:
+    """The console script ``kubectl-wfe``. The controller code the plugin reuses logs with
+    structlog: only warnings, and on stderr, so they never mix into ``-o json`` on stdout."""
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+    sys.exit(main())
 
 
 Command = Callable[[argparse.Namespace, ClusterReader, TextIO], int]
