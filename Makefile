@@ -15,15 +15,31 @@ help: ## Show the targets
 ##@ Setup
 
 # Set-up steps talk on stderr, so `make control-plane` prints exactly one line on stdout.
-$(VENV)/.installed: pyproject.toml
-	@echo "creating $(VENV) with the controller and its test/dev tools" >&2
+# Everything comes from the hashed lock files in requirements/ (pip's hash-checking mode): the
+# installer and build backend first, then the runtime and test/dev tools, then the package itself
+# (editable, no dependency resolution, no unpinned build environment).
+$(VENV)/.installed: pyproject.toml requirements/build.txt requirements/dev.txt
+	@echo "creating $(VENV) with the controller and its test/dev tools (pinned: requirements/)" >&2
 	@$(PYTHON) -m venv $(VENV) >&2
-	@$(PY) -m pip install -q --upgrade pip >&2
-	@$(PY) -m pip install -q -e '.[test,dev]' >&2
+	@$(PY) -m pip install -q --require-hashes -r requirements/build.txt >&2
+	@$(PY) -m pip install -q --require-hashes -r requirements/dev.txt >&2
+	@$(PY) -m pip install -q --no-deps --no-build-isolation -e . >&2
 	@touch $@
 
 .PHONY: venv
 venv: $(VENV)/.installed ## Create .venv with the controller and its test/dev tools
+
+# uv resolves for every platform and Python >= 3.11 at once (--universal) and keeps the versions
+# already pinned unless asked to upgrade (make lock UPGRADE=1).
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --universal --generate-hashes --python-version 3.11 \
+	$(if $(UPGRADE),--upgrade,)
+
+.PHONY: lock
+lock: venv ## Re-pin requirements/*.txt from pyproject.toml (UPGRADE=1: newest allowed versions)
+	$(UV_COMPILE) -o requirements/build.txt requirements/build.in
+	$(UV_COMPILE) -c requirements/build.txt -o requirements/runtime.txt pyproject.toml
+	$(UV_COMPILE) -c requirements/build.txt -c requirements/runtime.txt --extra test --extra dev \
+		-o requirements/dev.txt pyproject.toml requirements/build.in
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver + etcd from Go modules and fetch Tekton CRDs (cached outside the checkout)
@@ -35,6 +51,10 @@ cluster-binaries: ## Build the local cluster (envtest + scheduler, controller-ma
 
 # Where the builds above put their binaries (each script prints its directory; cached, so instant).
 ASSET_ENV = WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" WFE_CLUSTER_BINARIES="$$(bash hack/build-cluster.sh)"
+
+.PHONY: promtool
+promtool: ## Build promtool from Go modules for the alert unit tests (cached outside the checkout)
+	@bash hack/build-promtool.sh >&2
 
 ##@ Development
 
@@ -66,9 +86,13 @@ test-integration: venv envtest ## Integration tests against a real local kube-ap
 test-e2e: venv cluster-binaries ## End-to-end tests with real Tekton on the local cluster (WFE_E2E=kind: on KIND)
 	$(ASSET_ENV) $(PY) -m pytest test/e2e -q -rs
 
+.PHONY: test-alerts
+test-alerts: venv promtool ## promtool unit tests of the alerts in config/prometheus
+	WFE_PROMTOOL="$$(bash hack/build-promtool.sh)" $(PY) -m pytest test/unit/prometheus -q -rs
+
 .PHONY: test
-test: venv lint cluster-binaries ## Everything CI runs: lint, unit, integration, e2e (real Tekton), smoke benchmark
-	$(ASSET_ENV) $(PY) -m pytest test -q -rs
+test: venv lint cluster-binaries promtool ## Everything CI runs: lint, unit, alert rules (promtool), integration, e2e (real Tekton), smoke benchmark
+	$(ASSET_ENV) WFE_PROMTOOL="$$(bash hack/build-promtool.sh)" $(PY) -m pytest test -q -rs
 	$(MAKE) bench BENCH_SIZE=smoke
 
 .PHONY: bench

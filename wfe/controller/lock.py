@@ -13,9 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from api.workflowexecution.v1alpha1.constants import Phase, SkipReason
+from api.workflowexecution.v1alpha1.constants import (
+    ConditionReason,
+    ConditionType,
+    Phase,
+    SkipReason,
+)
 from api.workflowexecution.v1alpha1.duration import format_go_duration
 from wfe.controller import metrics
+from wfe.controller.conditions import get_condition
 from wfe.controller.resources import TARGET_RESOURCE_INDEX, WORKFLOW_EXECUTIONS
 from wfe.controller.status import phase_of
 from wfe.controller.timestamps import parse_time
@@ -147,6 +153,25 @@ def _failed_before_any_step(obj: Object) -> bool:
         phase_of(obj) == Phase.FAILED
         and (status.get("failureDetails") or {}).get("wasExecutionFailure") is False
     )
+
+
+def lock_seconds_left(wfe: Object, cooldown_seconds: float, now: datetime) -> float | None:
+    """How long a terminal WorkflowExecution keeps its PipelineRun, the lock, before the controller
+    deletes it (completionTime + cooldown); zero or less means the release is due now.
+
+    None when it holds no lock: it never created a PipelineRun (validation or Forbidden failure),
+    it was skipped, it is not terminal, or the lock was already released.
+    """
+    status = wfe.get("status") or {}
+    if phase_of(wfe) not in (Phase.COMPLETED, Phase.FAILED):
+        return None
+    lock = get_condition(status.get("conditions"), ConditionType.RESOURCE_LOCK_ACQUIRED)
+    if lock is not None and lock.get("reason") == ConditionReason.LOCK_RELEASED:
+        return None
+    completed = parse_time(status.get("completionTime"))
+    if completed is None or not (status.get("pipelineRunRef") or {}).get("name"):
+        return None
+    return cooldown_seconds - (now - completed).total_seconds()
 
 
 def _key(obj: Object) -> tuple[str, str]:

@@ -71,3 +71,17 @@ ERRORS: Final = Counter(
 def count_active_with(counter: Callable[[], int]) -> None:
     """The active gauge is read from the cache at scrape time, so it is right after a restart too."""
     ACTIVE.set_function(lambda: float(counter()))
+
+
+# Read from the informer cache at scrape time (see wfe/controller/cache_gauges.py); every replica
+# reports them, standbys included, so alert on max() across pods.
+RUNNING_PAST_TIMEOUT: Final = Gauge(
+    "workflowexecution_running_past_timeout",
+    "WorkflowExecutions still Running after their execution timeout (Tekton gave no verdict in time).",
+    registry=REGISTRY,
+)
+AUDIT_NOT_RECORDED: Final = Gauge(
+    "workflowexecution_audit_not_recorded",
+    "WorkflowExecutions whose AuditRecorded condition is False (audit events not accepted yet).",
+    registry=REGISTRY,
+)

@@ -14,7 +14,7 @@ from api.workflowexecution.v1alpha1.constants import (
 )
 from wfe.audit.events import AuditEvent
 from wfe.audit.recorder import Recorder
-from wfe.controller import metrics
+from wfe.controller import cache_gauges, metrics
 from wfe.controller.dependencies import EventSink
 from wfe.controller.phases.pending import StaleLockRetriesExhaustedError
 from wfe.controller.reconciler import CONTROLLER_NAME, WorkflowExecutionReconciler, utc_now
@@ -121,5 +121,10 @@ def setup_controller(
     # counted from the phase index at scrape time: no object is read, let alone copied
     metrics.count_active_with(
         lambda: cache.count_by_index(WORKFLOW_EXECUTIONS, phase_index, Phase.RUNNING)
+    )
+    cache_gauges.install(
+        lambda: cache.list(WORKFLOW_EXECUTIONS),
+        settings.execution.default_timeout_seconds,
+        clock,
     )
     return controller

@@ -9,7 +9,7 @@ import pytest
 
 from api.workflowexecution.v1alpha1.constants import SkipReason
 from api.workflowexecution.v1alpha1.duration import format_go_duration
-from wfe.controller.lock import LockChecker
+from wfe.controller.lock import LockChecker, lock_seconds_left
 from wfe.controller.resources import TARGET_RESOURCE_INDEX
 from wfe.controller.targets import KindNames
 from wfe.runtime.client import Resource
@@ -202,3 +202,41 @@ def test_one_target_written_four_ways_is_one_lock_key() -> None:
         )
         conflict = checker.check(candidate)
         assert conflict is not None and conflict.reason == SkipReason.RESOURCE_BUSY, written
+
+
+def _holding(name: str, phase: str, completed_ago: float, **status: Any) -> dict[str, Any]:
+    obj = wfe(name, phase, completed_ago=completed_ago)
+    obj["status"]["pipelineRunRef"] = {"name": "wfe-cf0cc089293b1165", "namespace": "x"}
+    obj["status"].update(status)
+    return obj
+
+
+@pytest.mark.parametrize("phase", ["Completed", "Failed"])
+def test_a_terminal_holder_keeps_the_lock_for_the_rest_of_its_cooldown(phase: str) -> None:
+    assert lock_seconds_left(_holding("done", phase, 120), COOLDOWN, NOW) == COOLDOWN - 120
+
+
+def test_a_holder_past_its_cooldown_is_due_for_release() -> None:
+    left = lock_seconds_left(_holding("done", "Completed", COOLDOWN + 5), COOLDOWN, NOW)
+    assert left is not None and left <= 0
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        wfe("running", "Running"),
+        wfe("skipped", "Skipped", completed_ago=10),
+        wfe("refused-before-any-pipelinerun", "Failed", completed_ago=10),
+        _holding(
+            "released",
+            "Completed",
+            10,
+            conditions=[
+                {"type": "ResourceLockAcquired", "status": "False", "reason": "LockReleased"}
+            ],
+        ),
+    ],
+    ids=["running", "skipped", "no-pipelinerun", "released"],
+)
+def test_no_terminal_lock_is_held(obj: dict[str, Any]) -> None:
+    assert lock_seconds_left(obj, COOLDOWN, NOW) is None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from api.workflowexecution.v1alpha1.constants import FailureReason
-from api.workflowexecution.v1alpha1.duration import format_go_duration, parse_go_duration
+from api.workflowexecution.v1alpha1.duration import format_go_duration
 from wfe.controller import errors, transitions
+from wfe.controller.cache_gauges import execution_timeout_seconds
 from wfe.controller.dependencies import Dependencies
 from wfe.controller.errors import ErrorCategory
 from wfe.controller.failure.details import controller_failure_details, failure_details
@@ -94,15 +95,7 @@ def _still_running(deps: Dependencies, wfe: Object, pipeline_run: Object) -> Res
 
 
 def _timeout_seconds(deps: Dependencies, wfe: Object) -> float:
-    configured = (wfe["spec"].get("executionConfig") or {}).get("timeout")
-    try:
-        return (
-            parse_go_duration(configured)
-            if configured
-            else deps.settings.execution.default_timeout_seconds
-        )
-    except ValueError:
-        return deps.settings.execution.default_timeout_seconds
+    return execution_timeout_seconds(wfe, deps.settings.execution.default_timeout_seconds)
 
 
 def _task_runs(deps: Dependencies, pipeline_run: Object) -> list[Object]:

@@ -6,15 +6,15 @@ from typing import Any
 
 import structlog
 
-from api.workflowexecution.v1alpha1.constants import ConditionReason, ConditionType, Phase
+from api.workflowexecution.v1alpha1.constants import ConditionType, Phase
 from api.workflowexecution.v1alpha1.duration import format_go_duration
 from wfe.audit.events import EventType, build_event, event_id_for
 from wfe.controller import transitions
-from wfe.controller.conditions import get_condition, is_true
+from wfe.controller.conditions import is_true
 from wfe.controller.dependencies import Dependencies
+from wfe.controller.lock import lock_seconds_left
 from wfe.controller.pipelinerun import Owner, owner_of
 from wfe.controller.resources import PIPELINE_RUNS
-from wfe.controller.timestamps import parse_time
 from wfe.runtime.client import ApiError, is_not_found
 from wfe.runtime.reconcile import Result
 
@@ -82,19 +82,12 @@ def ensure_audited(deps: Dependencies, wfe: Object) -> Object:
 
 
 def _release_lock_after_cooldown(deps: Dependencies, wfe: Object) -> Result:
-    lock = get_condition(
-        (wfe.get("status") or {}).get("conditions"), ConditionType.RESOURCE_LOCK_ACQUIRED
-    )
-    if lock is not None and lock.get("reason") == ConditionReason.LOCK_RELEASED:
-        return Result()
-    status = wfe.get("status") or {}
-    completed = parse_time(status.get("completionTime"))
-    ref = status.get("pipelineRunRef") or {}
-    if completed is None or not ref.get("name"):
-        return Result()  # never created a PipelineRun (validation or Forbidden failure)
-    remaining = deps.settings.cooldown_seconds - (deps.clock() - completed).total_seconds()
+    remaining = lock_seconds_left(wfe, deps.settings.cooldown_seconds, deps.clock())
+    if remaining is None:
+        return Result()  # released already, or never created a PipelineRun (validation, Forbidden)
     if remaining > 0:
         return Result(requeue_after=remaining)
+    ref = (wfe.get("status") or {}).get("pipelineRunRef") or {}
 
     namespace = ref.get("namespace") or deps.settings.execution.execution_namespace
     pipeline_run = deps.client.get_or_none(PIPELINE_RUNS, ref["name"], namespace)
