@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from support.wait import wait_for
 
-from api.workflowexecution.v1alpha1 import constants as wfe_api
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.runtime.client import LEASES, Client, Object, Resource
+
+from ..workflow import workflow_execution
 
 pytestmark = pytest.mark.timeout(1800)  # the first test pays for cluster, Tekton and image
 
@@ -29,28 +30,6 @@ DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
 PODS = Resource("", "v1", "pods", "Pod")
 BUNDLE = os.environ.get("WFE_E2E_BUNDLE", "")
 TERMINAL_PHASES = {"Completed", "Failed", "Skipped"}
-
-
-def workflow_execution(
-    namespace: str, name: str, bundle: str, parameters: dict[str, str] | None = None
-) -> Object:
-    return {
-        "apiVersion": wfe_api.API_VERSION,
-        "kind": wfe_api.KIND,
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "remediationRequestRef": {
-                "apiVersion": "remediation.kubernaut.ai/v1alpha1",
-                "kind": "RemediationRequest",
-                "name": f"rr-{name}",
-                "namespace": namespace,
-            },
-            "workflowRef": {"workflowId": "e2e-echo", "version": "1.0.0", "containerImage": bundle},
-            "targetResource": f"{namespace}/deployment/{name}",
-            "parameters": parameters or {},
-            "executionConfig": {"timeout": "5m"},
-        },
-    }
 
 
 def run_to_the_end(client: Client, wfe: Object, timeout: float) -> dict[str, Any]:
@@ -111,7 +90,7 @@ def test_unresolvable_bundle_fails_the_execution_with_details(
     "`hack/e2e-setup.sh bundle` and set WFE_E2E_BUNDLE to its reference",
 )
 def test_workflow_from_its_bundle_runs_to_completed(client: Client, namespace: str) -> None:
-    wfe = workflow_execution(namespace, "echo", BUNDLE, {"MESSAGE": "hello from e2e"})
+    wfe = workflow_execution(namespace, "echo", BUNDLE, parameters={"MESSAGE": "hello from e2e"})
     status = run_to_the_end(client, wfe, timeout=600)
     assert status["phase"] == "Completed", status.get("message")
     assert status["outcome"] == "Success"
