@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,6 +23,7 @@ class DataStorage:
         self._lock = threading.Lock()
         self._received: list[Event] = []
         self._failure_status: int | None = None
+        self._delay = 0.0
         self._refused_batches = 0
         self._port = 0
         self._server: ThreadingHTTPServer | None = None
@@ -57,6 +59,12 @@ class DataStorage:
         """Answer ``status`` to every batch (nothing stored) until called with None."""
         with self._lock:
             self._failure_status = status
+
+    def respond_after(self, seconds: float) -> None:
+        """Answer every batch only after ``seconds`` (a slow Data Storage); 0 restores speed. The
+        batch is stored once the delay is over, even if the client gave up waiting."""
+        with self._lock:
+            self._delay = seconds
 
     @property
     def received(self) -> list[Event]:
@@ -101,6 +109,10 @@ class DataStorage:
                 ):
                     self._answer(400, {"detail": "expected a JSON array of audit events"})
                     return
+                with peer._lock:
+                    delay = peer._delay
+                if delay:
+                    time.sleep(delay)
                 failure = peer._accept(body)
                 if failure is not None:
                     self._answer(failure, {"detail": "Data Storage is unavailable"})
