@@ -8,6 +8,7 @@ requests and responses, chunk by chunk for watches. Faults are switched on and o
 * ``cut_watches()``     every open watch is cut in the middle of its next event (half a chunk);
 * ``partition()``       nothing goes through: open connections freeze, new ones are accepted and
                         never answered (a black hole, not a refusal); ``heal()`` drops them all;
+                        ``partition(leases_only=True)`` black-holes only Lease requests;
 * ``throttle(f)``       a fraction ``f`` of requests is answered 429 with ``Retry-After`` (API
                         Priority and Fairness shedding); Lease requests are exempt, as APF's
                         leader-election priority level is.
@@ -88,6 +89,7 @@ class _Connection:
     in_watch: bool = False
     frozen: bool = False
     cut_armed: bool = False
+    cut_held: bytes = b""  # a whole event held back, to go out with half of the next one
     dropped: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
@@ -122,6 +124,7 @@ class FaultProxy:
         self._connections: set[_Connection] = set()
         self._parked: list[socket.socket] = []
         self._partitioned = False
+        self._leases_blackholed = False
         self._throttle_fraction = 0.0
         self._retry_after = 1
         self._random = random.Random(7)
@@ -167,7 +170,9 @@ class FaultProxy:
         return len(watches)
 
     def cut_watches(self) -> int:
-        """Each open watch is cut after half of its next event. Returns how many were armed."""
+        """Each open watch gets its next event and half of the one after in one write, then its
+        connection closes: the reader has a whole event and a torn one in its buffer. Returns
+        how many were armed."""
         with self._lock:
             watches = [c for c in self._connections if c.in_watch]
             for conn in watches:
@@ -186,8 +191,13 @@ class FaultProxy:
             conn.close()
         return len(watches)
 
-    def partition(self) -> None:
+    def partition(self, *, leases_only: bool = False) -> None:
+        """Black-holes everything, or (``leases_only``) only Lease requests: a leader whose
+        renewals hang while its other requests still go through."""
         with self._lock:
+            if leases_only:
+                self._leases_blackholed = True
+                return
             self._partitioned = True
             for conn in self._connections:
                 conn.frozen = True
@@ -195,7 +205,7 @@ class FaultProxy:
     def heal(self) -> None:
         """Ends a partition; every connection that was black-holed is dropped (reset)."""
         with self._lock:
-            self._partitioned = False
+            self._partitioned = self._leases_blackholed = False
         self._drop_all(only_frozen=True)
 
     def throttle(self, fraction: float, retry_after: int = 1) -> None:
@@ -276,6 +286,8 @@ class FaultProxy:
             if request is None:
                 return
             arrived = time.monotonic()
+            if self._leases_blackholed and "/leases" in request.path:
+                conn.frozen = True
             self._hold_if_frozen(conn)
             if self._should_throttle(request):
                 self._answer_429(conn)
@@ -312,23 +324,29 @@ class FaultProxy:
                     conn.client.sendall(trailer)
                     return
                 data = _read_exact(upstream, size + 2)  # the chunk and its CRLF
-                if watch:
-                    self._before_watch_chunk(conn, size_line, data)
+                if watch and not self._before_watch_chunk(conn, size_line, data):
+                    continue
                 with conn.send_lock:
                     conn.client.sendall(size_line + data)
         elif "content-length" in headers:
             conn.client.sendall(_read_exact(upstream, int(headers["content-length"])))
 
-    def _before_watch_chunk(self, conn: _Connection, size_line: bytes, data: bytes) -> None:
+    def _before_watch_chunk(self, conn: _Connection, size_line: bytes, data: bytes) -> bool:
+        """False: the chunk is held back (a cut in progress)."""
         if b'"code":410' in data:
             with self._lock:
                 self.gone_events += 1
         self._hold_if_frozen(conn)
-        if conn.cut_armed:
-            conn.client.sendall(size_line + data[: max(1, len(data) // 2)])
-            with self._lock:
-                self.watches_cut += 1
-            raise _ClosedError("watch cut mid-event")
+        if not conn.cut_armed:
+            return True
+        if not conn.cut_held:
+            conn.cut_held = size_line + data
+            return False
+        with conn.send_lock:
+            conn.client.sendall(conn.cut_held + size_line + data[: max(1, len(data) // 2)])
+        with self._lock:
+            self.watches_cut += 1
+        raise _ClosedError("watch cut mid-event")
 
     def _hold_if_frozen(self, conn: _Connection) -> None:
         if conn.frozen:

@@ -132,6 +132,7 @@ def test_a_watch_cut_mid_event_ends_the_stream_inside_an_event(
     assert response.read1(len(WATCH_EVENT)) == WATCH_EVENT  # type: ignore[attr-defined]
     assert proxy.cut_watches() == 1
     upstream.events.put(WATCH_EVENT)
+    upstream.events.put(WATCH_EVENT)
     with pytest.raises(urllib3.exceptions.ProtocolError):  # "Response ended prematurely"
         response.read()
     assert proxy.watches_cut == 1
