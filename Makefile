@@ -7,6 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 IMG ?= workflowexecution-controller:latest
 BENCH_SIZE ?= smoke
+FAULTS_SIZE ?= reduced
 
 .PHONY: help
 help: ## Show the targets
@@ -59,9 +60,13 @@ test-integration: venv envtest ## Integration tests against a real local kube-ap
 test-e2e: venv ## End-to-end tests on KIND + Tekton (skip where Docker/kind are missing)
 	$(PY) -m pytest test/e2e -q -rs
 
+.PHONY: test-faults
+test-faults: venv envtest ## Fault matrix against the local control plane (FAULTS_SIZE=reduced|full); figures at the end
+	WFE_FAULTS_SIZE=$(FAULTS_SIZE) WFE_FAULTS_REPORT=bench/out/faults-$(FAULTS_SIZE).md WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m pytest test/faults -q -rsx
+
 .PHONY: test
-test: venv envtest lint ## Everything CI runs: lint, unit, integration, e2e (skips), smoke benchmark
-	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m pytest test -q -rs
+test: venv envtest lint ## Everything CI runs: lint, unit, integration, e2e (skips), reduced fault matrix, smoke benchmark
+	WFE_FAULTS_SIZE=reduced WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m pytest test -q -rs
 	$(MAKE) bench BENCH_SIZE=smoke
 
 .PHONY: bench
