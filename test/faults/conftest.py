@@ -9,15 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.envtest_assets import crd_paths, envtest_assets
-from support.identities import CONTROLLER_USER
-from support.rbac import apply_controller_rbac
 
 from wfe.runtime.client import Client
 from wfe.runtime.envtest import ControlPlane
 
 from . import sizes
-from .world import RESULTS, TABLE_HEADER, World, markdown_row, world
+from .world import RESULTS, TABLE_HEADER, World, control_plane_for_faults, markdown_row, world
 
 
 @pytest.fixture(scope="session")
@@ -27,16 +24,8 @@ def size() -> sizes.FaultSize:
 
 @pytest.fixture(scope="session")
 def control_plane() -> Iterator[ControlPlane]:
-    assets = envtest_assets()
-    plane = ControlPlane(
-        binaries=assets, crd_paths=crd_paths(assets), extra_users=[CONTROLLER_USER]
-    )
-    plane.start()
-    try:
-        apply_controller_rbac(plane.client())
+    with control_plane_for_faults() as plane:
         yield plane
-    finally:
-        plane.stop()
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,7 @@ SIZE = sizes.current()
 def test_an_api_server_restart_mid_burst_loses_nothing_and_runs_nothing_twice(
     fault_world: World, size: sizes.FaultSize, round_: int
 ) -> None:
-    controller = fault_world.controller().start()
-    controller.wait_ready()
+    fault_world.running_controller()
     burst = fault_world.burst(size.burst_wfes, size.burst_targets, over_seconds=8.0)
     wait_for(
         lambda: len(fault_world.created) >= size.burst_wfes // 3,

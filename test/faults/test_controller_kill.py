@@ -21,8 +21,7 @@ BURST_SECONDS = 8.0
 def test_a_controller_killed_at_a_random_point_of_a_burst_loses_nothing_and_runs_nothing_twice(
     fault_world: World, size: sizes.FaultSize, round_: int
 ) -> None:
-    controller = fault_world.controller().start()
-    controller.wait_ready()
+    controller, _ = fault_world.running_controller()
     burst = fault_world.burst(size.burst_wfes, size.burst_targets, over_seconds=BURST_SECONDS)
     time.sleep(random.Random(round_).uniform(0.5, BURST_SECONDS))  # the random point of the fault
     controller.kill()

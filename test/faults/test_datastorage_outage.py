@@ -30,8 +30,7 @@ def test_events_spooled_through_an_outage_and_a_kill_minus_9_all_arrive(
     fault_world: World, size: sizes.FaultSize
 ) -> None:
     fault_world.data_storage.stop()  # down before the burst: everything goes to the spool
-    controller = fault_world.controller().start()
-    controller.wait_ready()
+    controller, _ = fault_world.running_controller()
     down = time.monotonic()
     burst = fault_world.burst(size.burst_wfes, size.burst_targets, over_seconds=6.0)
     burst.join()
@@ -63,8 +62,7 @@ def test_a_data_storage_answering_500_loses_nothing(
     fault_world: World, size: sizes.FaultSize
 ) -> None:
     fault_world.data_storage.fail_with(500)
-    controller = fault_world.controller().start()
-    controller.wait_ready()
+    fault_world.running_controller()
     burst = fault_world.burst(size.burst_wfes // 2, size.burst_targets, over_seconds=4.0)
     burst.join()
     wait_for(lambda: fault_world.data_storage.refused_batches >= 3, 60, message="batches refused")
@@ -80,8 +78,7 @@ def test_a_data_storage_answering_500_loses_nothing(
 @xfail_known(AUDIT_PACING)
 def test_a_slow_data_storage_gets_each_event_about_once(fault_world: World) -> None:
     fault_world.data_storage.respond_after(SLOW_ANSWER_SECONDS)
-    controller = fault_world.controller().start()
-    controller.wait_ready()
+    fault_world.running_controller()
     burst = fault_world.burst(10, 10, over_seconds=1.0)
     burst.join()
     settle = fault_world.wait_until_settled(timeout=240)

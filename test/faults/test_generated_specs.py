@@ -110,8 +110,7 @@ def known_cause(wfe: Object) -> int | None:
 def test_generated_specs_are_refused_at_admission_or_end_with_a_verdict(
     fault_world: World, size: Any
 ) -> None:
-    controller = fault_world.controller().start()
-    controller.wait_ready()
+    controller, _ = fault_world.running_controller()
     refused: dict[int, int] = {}
     accepted: list[str] = []
     counter = iter(range(10**9))

@@ -72,8 +72,7 @@ def test_a_malformed_pipelinerun_status_never_wedges_the_workflow(
     fault_world: World, case: str
 ) -> None:
     fault_world.ledger.on_run_added.clear()  # this test writes every status itself
-    controller = fault_world.controller().start()
-    controller.wait_ready()
+    controller, _ = fault_world.running_controller()
     target = f"{fault_world.namespace}/deployment/{case}"
     fault_world.create(workflow_execution(case, fault_world.namespace, target=target))
     run = pipeline_run_name(target)

@@ -23,9 +23,7 @@ MAX_REQUESTS_PER_SECOND_IN_STORM = 25.0
 def test_a_429_storm_slows_the_controller_down_and_it_converges_afterwards(
     fault_world: World, size: sizes.FaultSize
 ) -> None:
-    controller = fault_world.controller().start()
-    controller.wait_ready()
-    proxy = fault_world.proxy_of(controller)
+    _, proxy = fault_world.running_controller()
     burst = fault_world.burst(size.burst_wfes, size.burst_targets, over_seconds=8.0)
     wait_for(
         lambda: len(fault_world.created) >= size.burst_wfes // 4, 30, message="burst under way"

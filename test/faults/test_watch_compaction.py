@@ -15,9 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.envtest_assets import crd_paths, envtest_assets
-from support.identities import CONTROLLER_USER
-from support.rbac import apply_controller_rbac
 from support.wait import wait_for
 
 from wfe.runtime.envtest import ControlPlane
@@ -25,26 +22,15 @@ from wfe.runtime.envtest import ControlPlane
 from . import sizes
 from .known_bugs import KnownBugError, xfail_known
 from .proxy import summary
-from .world import World, world
+from .world import World, control_plane_for_faults, world
 
 SIZE = sizes.current()
 
 
 @pytest.fixture(scope="module")
 def uncached_plane() -> Iterator[ControlPlane]:
-    assets = envtest_assets()
-    plane = ControlPlane(
-        binaries=assets,
-        crd_paths=crd_paths(assets),
-        extra_users=[CONTROLLER_USER],
-        extra_apiserver_args=["--watch-cache=false"],
-    )
-    plane.start()
-    try:
-        apply_controller_rbac(plane.client())
+    with control_plane_for_faults("--watch-cache=false") as plane:
         yield plane
-    finally:
-        plane.stop()
 
 
 @pytest.fixture
@@ -67,9 +53,7 @@ def compact_and_end_watches(world: World) -> int:
 def test_every_watch_expiring_mid_burst_misses_no_transition(
     fault_world: World, size: sizes.FaultSize, round_: int
 ) -> None:
-    controller = fault_world.controller().start()
-    controller.wait_ready()
-    proxy = fault_world.proxy_of(controller)
+    _, proxy = fault_world.running_controller()
     burst = fault_world.burst(size.burst_wfes, size.burst_targets, over_seconds=8.0)
     wait_for(lambda: len(fault_world.created) >= size.burst_wfes // 2, 30, message="half the burst")
     began = time.monotonic()
@@ -91,8 +75,7 @@ def test_every_watch_expiring_mid_burst_misses_no_transition(
 
 @xfail_known(2)
 def test_a_410_on_an_idle_controller_causes_no_reconcile_storm(fault_world: World) -> None:
-    controller = fault_world.controller().start()
-    controller.wait_ready()
+    controller, proxy = fault_world.running_controller()
     burst = fault_world.burst(20, 20, over_seconds=1.0)
     burst.join()
     fault_world.wait_until_settled(audit=False)
@@ -106,7 +89,6 @@ def test_a_410_on_an_idle_controller_causes_no_reconcile_storm(fault_world: Worl
         message="the controller to go idle",
     )
     before = controller.metric("controller_runtime_reconcile_total")
-    proxy = fault_world.proxy_of(controller)
     relisted_at = time.monotonic()
     compact_and_end_watches(fault_world)
     wait_for(

@@ -25,9 +25,7 @@ def half_of_the_burst_created(world: World, size: sizes.FaultSize) -> None:
 def test_black_holed_watches_are_detected_and_replaced_and_nothing_is_lost(
     fault_world: World, size: sizes.FaultSize
 ) -> None:
-    controller = fault_world.controller().start()
-    controller.wait_ready()
-    proxy = fault_world.proxy_of(controller)
+    _, proxy = fault_world.running_controller()
     burst = fault_world.burst(size.burst_wfes // 2, size.burst_targets, over_seconds=4.0)
     wait_for(lambda: len(fault_world.created) >= size.burst_wfes // 8, 30, message="burst started")
     began = time.monotonic()
@@ -56,9 +54,7 @@ def test_black_holed_watches_are_detected_and_replaced_and_nothing_is_lost(
 def test_watches_cut_mid_event_mid_burst_miss_no_transition(
     fault_world: World, size: sizes.FaultSize
 ) -> None:
-    controller = fault_world.controller().start()
-    controller.wait_ready()
-    proxy = fault_world.proxy_of(controller)
+    _, proxy = fault_world.running_controller()
     burst = fault_world.burst(size.burst_wfes, size.burst_targets, over_seconds=8.0)
     half_of_the_burst_created(fault_world, size)
     began = time.monotonic()
@@ -80,9 +76,7 @@ def test_watches_cut_mid_event_mid_burst_miss_no_transition(
 def test_a_watch_cut_mid_event_resumes_from_its_last_version_without_a_relist(
     fault_world: World,
 ) -> None:
-    controller = fault_world.controller().start()
-    controller.wait_ready()
-    proxy = fault_world.proxy_of(controller)
+    _, proxy = fault_world.running_controller()
     fault_world.create(
         workflow_execution(
             "before-cut", fault_world.namespace, target=f"{fault_world.namespace}/deployment/a"

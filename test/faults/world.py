@@ -23,8 +23,10 @@ from typing import Any
 
 from integration.controller.harness import workflow_execution
 from support.datastorage import DataStorage
+from support.envtest_assets import crd_paths, envtest_assets
 from support.identities import CONTROLLER_USER
 from support.namespaces import namespace_named
+from support.rbac import apply_controller_rbac
 from support.wait import wait_for
 
 from wfe.audit import EventType, event_id_for
@@ -142,6 +144,12 @@ class World:
         )
         self.replicas.append(replica)
         return replica
+
+    def running_controller(self) -> tuple[ControllerProcess, FaultProxy]:
+        """One replica (no leader election), started and ready, and its proxy."""
+        replica = self.controller().start()
+        replica.wait_ready()
+        return replica, self.proxy_of(replica)
 
     def proxy_of(self, replica: ControllerProcess) -> FaultProxy:
         return self.proxies[self.replicas.index(replica)]
@@ -303,6 +311,25 @@ class World:
 
     def _missing_audit_ids(self, wfes: list[Object]) -> set[str]:
         return self._expected_audit_ids(wfes) - set(self.data_storage.deliveries_by_id())
+
+
+@contextmanager
+def control_plane_for_faults(*apiserver_args: str) -> Iterator[ControlPlane]:
+    """A started control plane with both CRD sets, the controller's ServiceAccount identity and
+    config/rbac applied cluster-wide."""
+    assets = envtest_assets()
+    plane = ControlPlane(
+        binaries=assets,
+        crd_paths=crd_paths(assets),
+        extra_users=[CONTROLLER_USER],
+        extra_apiserver_args=list(apiserver_args),
+    )
+    plane.start()
+    try:
+        apply_controller_rbac(plane.client())
+        yield plane
+    finally:
+        plane.stop()
 
 
 @contextmanager
