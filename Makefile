@@ -66,7 +66,8 @@ test-faults: venv envtest ## Fault matrix against the local control plane (FAULT
 
 .PHONY: test
 test: venv envtest lint ## Everything CI runs: lint, unit, integration, e2e (skips), reduced fault matrix, smoke benchmark
-	WFE_FAULTS_SIZE=reduced WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m pytest test -q -rs
+	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m pytest test -q -rs --ignore=test/faults
+	$(MAKE) test-faults FAULTS_SIZE=reduced
 	$(MAKE) bench BENCH_SIZE=smoke
 
 .PHONY: bench
