@@ -7,6 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 IMG ?= workflowexecution-controller:latest
 BENCH_SIZE ?= smoke
+FAULTS_SIZE ?= reduced
 
 .PHONY: help
 help: ## Show the targets
@@ -90,9 +91,14 @@ test-e2e: venv cluster-binaries ## End-to-end tests with real Tekton on the loca
 test-alerts: venv promtool ## promtool unit tests of the alerts in config/prometheus
 	WFE_PROMTOOL="$$(bash hack/build-promtool.sh)" $(PY) -m pytest test/unit/prometheus -q -rs
 
+.PHONY: test-faults
+test-faults: venv envtest ## Fault matrix against the local control plane (FAULTS_SIZE=reduced|full); figures at the end
+	WFE_FAULTS_SIZE=$(FAULTS_SIZE) WFE_FAULTS_REPORT=bench/out/faults-$(FAULTS_SIZE).md WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m pytest test/faults -q -rsx
+
 .PHONY: test
-test: venv lint cluster-binaries promtool ## Everything CI runs: lint, unit, alert rules (promtool), integration, e2e (real Tekton), smoke benchmark
-	$(ASSET_ENV) WFE_PROMTOOL="$$(bash hack/build-promtool.sh)" $(PY) -m pytest test -q -rs
+test: venv lint cluster-binaries promtool ## Everything CI runs: lint, unit, alert rules (promtool), integration, e2e (real Tekton), reduced fault matrix, smoke benchmark
+	$(ASSET_ENV) WFE_PROMTOOL="$$(bash hack/build-promtool.sh)" $(PY) -m pytest test -q -rs --ignore=test/faults
+	$(MAKE) test-faults FAULTS_SIZE=reduced
 	$(MAKE) bench BENCH_SIZE=smoke
 
 .PHONY: bench

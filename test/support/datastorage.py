@@ -3,8 +3,10 @@ event POSTed to its batch endpoint, and can be made to fail (an HTTP status) or 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,6 +24,7 @@ class DataStorage:
         self._lock = threading.Lock()
         self._received: list[Event] = []
         self._failure_status: int | None = None
+        self._delay = 0.0
         self._refused_batches = 0
         self._port = 0
         self._server: ThreadingHTTPServer | None = None
@@ -57,6 +60,12 @@ class DataStorage:
         """Answer ``status`` to every batch (nothing stored) until called with None."""
         with self._lock:
             self._failure_status = status
+
+    def respond_after(self, seconds: float) -> None:
+        """Answer every batch only after ``seconds`` (a slow Data Storage); 0 restores speed. The
+        batch is stored once the delay is over, even if the client gave up waiting."""
+        with self._lock:
+            self._delay = seconds
 
     @property
     def received(self) -> list[Event]:
@@ -101,6 +110,10 @@ class DataStorage:
                 ):
                     self._answer(400, {"detail": "expected a JSON array of audit events"})
                     return
+                with peer._lock:
+                    delay = peer._delay
+                if delay:
+                    time.sleep(delay)
                 failure = peer._accept(body)
                 if failure is not None:
                     self._answer(failure, {"detail": "Data Storage is unavailable"})
@@ -109,11 +122,13 @@ class DataStorage:
 
             def _answer(self, status: int, body: dict[str, Any]) -> None:
                 payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                # a client that gave up waiting (slow mode) has closed its end: nothing to answer
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import shutil
 import subprocess
@@ -38,6 +39,7 @@ class ControlPlane:
     binaries: Path
     crd_paths: list[Path] = field(default_factory=list)
     extra_users: list[User] = field(default_factory=list)
+    extra_apiserver_args: list[str] = field(default_factory=list)
     startup_timeout: float = 60.0
     workdir: Path = field(init=False)
     api_port: int = field(init=False, default=0)
@@ -46,6 +48,7 @@ class ControlPlane:
     startup_seconds: float = field(init=False, default=0.0)
     _etcd: subprocess.Popen[bytes] | None = field(init=False, default=None)
     _apiserver: subprocess.Popen[bytes] | None = field(init=False, default=None)
+    _pki: pki.Pki | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.admin = User("admin", ("system:masters",))
@@ -72,6 +75,50 @@ class ControlPlane:
         processes.stop(self._etcd)
         self._apiserver = self._etcd = None
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def restart_apiserver(self, *, down_for: float = 0.0, kill: bool = False) -> float:
+        """Stops kube-apiserver alone (SIGTERM, or SIGKILL with ``kill``), keeps etcd and its data,
+        waits ``down_for`` seconds, and starts it again on the same port with the same keys, so
+        clients reconnect to the same URL. Returns the seconds until /readyz answered again."""
+        if self._apiserver is None:
+            raise ControlPlaneError("the control plane is not running")
+        if kill:
+            self._apiserver.kill()
+            self._apiserver.wait(timeout=10)
+        else:
+            processes.stop(self._apiserver)
+        self._apiserver = None
+        time.sleep(down_for)
+        began = time.monotonic()
+        self._start_apiserver()
+        self._wait_ready()
+        return time.monotonic() - began
+
+    def compact_etcd(self) -> int:
+        """Compacts etcd's history so that every resourceVersion handed out so far is gone: a
+        watch or list from any of them is answered 410 Gone. Returns the compaction revision."""
+        pool = urllib3.PoolManager()
+        marker = base64.b64encode(b"/wfe-envtest/compaction-marker").decode()
+        revision = 0
+        # two writes outside Kubernetes' keys: the newest version any client holds is now at least
+        # two revisions old, so even a watch resuming right after it asks for a compacted one
+        for _ in range(2):
+            answer = pool.request(
+                "POST",
+                f"{self.etcd_endpoint}/v3/kv/put",
+                json={"key": marker, "value": marker},
+                timeout=5.0,
+            )
+            revision = int(answer.json()["header"]["revision"])
+        answer = pool.request(
+            "POST",
+            f"{self.etcd_endpoint}/v3/kv/compaction",
+            json={"revision": revision, "physical": True},
+            timeout=30.0,
+        )
+        if answer.status != 200:
+            raise ControlPlaneError(f"etcd compaction failed: {answer.status} {answer.data!r}")
+        return revision
 
     def __enter__(self) -> ControlPlane:
         return self.start()
@@ -143,7 +190,10 @@ class ControlPlane:
         )
 
     def _start_apiserver(self) -> None:
-        keys = pki.generate(self.workdir / "pki")
+        # Keys and port are made once: a restarted apiserver keeps the URL and the CA clients trust.
+        if self._pki is None:
+            self._pki = pki.generate(self.workdir / "pki")
+        keys = self._pki
         tokens = self.workdir / "tokens.csv"
         lines = [
             f'{u.token},{u.name},{u.name},"{",".join(u.groups)}"'
@@ -153,7 +203,7 @@ class ControlPlane:
         ]
         tokens.write_text("\n".join(lines) + "\n")
         tokens.chmod(0o600)
-        self.api_port = processes.free_port()
+        self.api_port = self.api_port or processes.free_port()
         self._apiserver = processes.spawn(
             [
                 str(self.binaries / "kube-apiserver"),
@@ -175,6 +225,7 @@ class ControlPlane:
                 "--endpoint-reconciler-type=none",  # loopback advertise address: no kubernetes Service endpoints
                 f"--cert-dir={self.workdir / 'certs'}",
                 "--v=0",
+                *self.extra_apiserver_args,
             ],
             self.workdir / "kube-apiserver.log",
         )
