@@ -63,6 +63,7 @@ class ControllerProcess:
             "wfe",
             f"--kubeconfig={self.kubeconfig}",
             f"--metrics-bind-address=127.0.0.1:{self.metrics_port}",
+            "--metrics-secure=false",  # scraped here without a token; HTTPS + auth: integration
             f"--health-probe-bind-address=127.0.0.1:{self.health_port}",
             f"--watch-namespace={self.namespace}",
             f"--execution-namespace={self.execution_namespace}",
@@ -81,6 +82,7 @@ class ControllerProcess:
             args += [
                 "--audit-sink=datastorage",
                 f"--datastorage-url={self.datastorage_url}",
+                "--datastorage-insecure",  # the Data Storage double serves plain HTTP on loopback
                 f"--audit-spool-dir={self.spool_dir}",
             ]
         else:

@@ -26,7 +26,7 @@ from support.datastorage import DataStorage
 from support.envtest_assets import crd_paths, envtest_assets
 from support.identities import CONTROLLER_USER
 from support.namespaces import namespace_named
-from support.rbac import apply_controller_rbac
+from support.rbac import apply_controller_rbac, grant_controller_elsewhere
 from support.wait import wait_for
 
 from wfe.audit import EventType, event_id_for
@@ -119,6 +119,8 @@ class World:
         extra_args: list[str] | None = None,
     ) -> ControllerProcess:
         """A replica behind its own proxy (``world.proxy_of(replica)``); not started."""
+        if leader_election_id:
+            grant_controller_elsewhere(self.admin, self.execution_namespace, (leader_election_id,))
         pki = self.plane.workdir / "pki"
         proxy = FaultProxy(
             self.plane.api_port,
@@ -339,6 +341,8 @@ def world(plane: ControlPlane, admin: Client, workdir: Path, *, seed: int = 0) -
     with ExitStack() as stack:
         namespace = stack.enter_context(namespace_named(admin, f"faults-{uuid.uuid4().hex[:8]}"))
         execution_namespace = stack.enter_context(namespace_named(admin, f"{namespace}-x"))
+        # config/rbac's Tekton Role, moved to this test's execution namespace
+        grant_controller_elsewhere(admin, execution_namespace)
         data_storage = DataStorage()
         data_storage.start()
         stack.callback(data_storage.stop)

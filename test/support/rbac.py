@@ -135,3 +135,57 @@ def service_account_may(
         },
     )
     return bool(review.get("status", {}).get("allowed"))
+
+
+LEADER_ELECTION_ROLE: Object = _load(CONTROLLER_RBAC_DIR / "leader_election_role.yaml")
+
+
+def grant_controller_elsewhere(
+    admin_client: Client, execution_namespace: str, lease_names: tuple[str, ...] = ()
+) -> None:
+    """What a deployment does when it changes --execution-namespace or --leader-election-id: the
+    same config/rbac Roles, moved to ``execution_namespace`` and renamed to ``lease_names``, bound
+    to the controller's ServiceAccount. Nothing wider than config/rbac is granted."""
+    account = _load(CONTROLLER_RBAC_DIR / "service_account.yaml")["metadata"]
+    subject = {"kind": "ServiceAccount", "name": account["name"], "namespace": account["namespace"]}
+    roles = [_moved(EXECUTION_ROLE, namespace=execution_namespace)]
+    if lease_names:
+        leases = _moved(LEADER_ELECTION_ROLE, name_suffix="-" + "-".join(lease_names)[:40])
+        for rule in leases["rules"]:
+            if "resourceNames" in rule:
+                rule["resourceNames"] = list(lease_names)
+        roles.append(leases)
+    for role in roles:
+        apply(admin_client, role)
+        meta = role["metadata"]
+        binding = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+            "roleRef": {"apiGroup": _RBAC_GROUP, "kind": "Role", "name": meta["name"]},
+            "subjects": [subject],
+        }
+        apply(admin_client, binding)
+    wait_for(
+        partial(
+            service_account_may,
+            admin_client,
+            account,
+            {
+                "verb": "create",
+                "group": "tekton.dev",
+                "resource": "pipelineruns",
+                "namespace": execution_namespace,
+            },
+        ),
+        timeout=10,
+        message=f"RBAC to grant PipelineRuns in {execution_namespace}",
+    )
+
+
+def _moved(role: Object, namespace: str | None = None, name_suffix: str = "") -> Object:
+    moved: Object = yaml.safe_load(yaml.safe_dump(role))
+    moved["metadata"]["name"] += name_suffix
+    if namespace:
+        moved["metadata"]["namespace"] = namespace
+    return moved

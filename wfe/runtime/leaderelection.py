@@ -216,13 +216,20 @@ class LeaderElector:
         return False
 
     def _renew(self, stop: threading.Event) -> bool:
-        """Renew every retry_period; True when a renewal round missed the renew deadline."""
+        """Renew every retry_period; True once no renewal succeeded for renew_deadline.
+
+        The deadline counts from the last renewal that succeeded (the acquisition first), not from
+        the start of the next round a retry period later: a leader cut off stops by then, well
+        before a standby may take the lease (lease_duration after that same renewal)."""
+        last_success = self._clock()
         while not stop.is_set():
-            deadline = self._clock() + self._renew_deadline
+            deadline = last_success + self._renew_deadline
             renewed = False
             while not stop.is_set() and self._clock() < deadline:
+                attempt_started = self._clock()  # the record's renewTime is no later than this
                 if self.try_acquire_or_renew(deadline):
                     renewed = True
+                    last_success = attempt_started
                     break
                 stop.wait(max(0.0, min(self._retry_period, deadline - self._clock())))
             self._report_transition()

@@ -335,3 +335,42 @@ def test_a_candidate_that_never_led_is_not_told_it_stopped_leading(
     assert not callbacks.started.is_set()
     assert not callbacks.stopped.is_set()
     assert master_status(lease_name) == 0
+
+
+def test_leadership_ends_within_the_renew_deadline_of_the_last_successful_renewal(
+    lease_name: str, running: list[LeaderElector]
+) -> None:
+    # the deadline counts from the last renewal that succeeded, not from the start of the next
+    # round (a retry period later): a leader cut off must stop writing before a standby can take
+    # the lease over (lease_duration after the same renewal, by the standby's observation)
+    api = FakeLeaseApi()
+    started, stopped = threading.Event(), threading.Event()
+    renewed_at: list[float] = []
+    answer = api.request
+
+    def cut_after_the_second_renewal(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        result = answer(method, path, **kwargs)
+        if method == "PUT":
+            renewed_at.append(time.monotonic())
+            if len(renewed_at) == 2:
+                api.reachable = False
+        return result
+
+    api.request = cut_after_the_second_renewal  # type: ignore[method-assign]
+    leader = elector(
+        api,
+        "a",
+        time.monotonic,
+        lease_duration=6,
+        renew_deadline=3,
+        retry_period=2,
+        on_started_leading=started.set,
+        on_stopped_leading=stopped.set,
+        lease_name=lease_name,
+    )
+    running.append(leader)
+    leader.start()
+    assert started.wait(10)
+    assert stopped.wait(15)
+    lost_after = time.monotonic() - renewed_at[-1]
+    assert lost_after < 3 + 1, f"leadership ended {lost_after:.1f}s after the last renewal"
