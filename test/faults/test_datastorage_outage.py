@@ -15,7 +15,7 @@ from .world import World
 
 SIZE = sizes.current()
 OUTAGE_SECONDS = SIZE.outage_seconds
-SLOW_ANSWER_SECONDS = 12.0  # longer than the sink's 10 s delivery timeout
+SLOW_ANSWER_SECONDS = 12.0  # slower than the sink's timeout used to allow (10 s, now 30 s)
 MAX_DELIVERIES_PER_EVENT = 1.1
 AUDIT_PACING = "fault matrix 'Data Storage slow' (delivery timeout and retry pacing)"
 

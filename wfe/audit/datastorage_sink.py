@@ -16,7 +16,11 @@ from wfe.audit.sink import AuditDeliveryError, AuditRejectedError
 
 BATCH_PATH: Final = "/api/v1/audit/events/batch"
 USER_AGENT: Final = "workflowexecution-controller"
-DEFAULT_TIMEOUT_SECONDS: Final = 10.0
+# How long one batch may take to be answered. A batch whose answer is not awaited is sent again,
+# and a slow Data Storage then stores it twice (or more): at 10 s a 12 s-slow server got each event
+# 1.4-2x. Waiting longer costs nothing but the delivery thread's time: auditing never holds a
+# workflow, and shutdown does not wait for it beyond its own budget.
+DEFAULT_TIMEOUT_SECONDS: Final = 30.0
 
 # 4xx answers that say "not now" rather than "never": request timeout, rate limited, and the
 # credential errors an SRE fixes (expired or rotated token, RBAC not applied yet). Dropping every
