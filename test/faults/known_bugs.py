@@ -1,10 +1,7 @@
-"""Failures caused by bugs that issue 9 lists and other branches fix: a test raises
-:class:`KnownBugError` for exactly those, and is marked ``xfail_known(item)``, so any other failure of
-the same test still fails the run. Remove the marks once the fixes are merged."""
+"""Failures that mean one of the bugs issue 9 found is back: a test raises :class:`KnownBugError`
+naming the item, so a regression says which fixed bug returned."""
 
 from __future__ import annotations
-
-import pytest
 
 
 class KnownBugError(AssertionError):
@@ -13,12 +10,3 @@ class KnownBugError(AssertionError):
     def __init__(self, item: int | str, message: str) -> None:
         super().__init__(f"issue 9 item {item}: {message}")
         self.item = item
-
-
-def xfail_known(*items: int | str) -> pytest.MarkDecorator:
-    listed = ", ".join(str(i) for i in items)
-    return pytest.mark.xfail(
-        raises=KnownBugError,
-        strict=False,
-        reason=f"issue 9 item {listed}, fixed on another branch",
-    )

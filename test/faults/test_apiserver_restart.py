@@ -9,13 +9,11 @@ import pytest
 from support.wait import wait_for
 
 from . import sizes
-from .known_bugs import xfail_known
 from .world import World
 
 SIZE = sizes.current()
 
 
-@xfail_known(10)
 @pytest.mark.parametrize("round_", range(SIZE.fault_rounds))
 def test_an_api_server_restart_mid_burst_loses_nothing_and_runs_nothing_twice(
     fault_world: World, size: sizes.FaultSize, round_: int

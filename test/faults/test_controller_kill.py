@@ -9,14 +9,12 @@ import time
 import pytest
 
 from . import sizes
-from .known_bugs import xfail_known
 from .world import World
 
 SIZE = sizes.current()
 BURST_SECONDS = 8.0
 
 
-@xfail_known(10)
 @pytest.mark.parametrize("round_", range(SIZE.kill_rounds))
 def test_a_controller_killed_at_a_random_point_of_a_burst_loses_nothing_and_runs_nothing_twice(
     fault_world: World, size: sizes.FaultSize, round_: int

@@ -10,7 +10,7 @@ import pytest
 from support.wait import wait_for
 
 from . import sizes
-from .known_bugs import KnownBugError, xfail_known
+from .known_bugs import KnownBugError
 from .world import World
 
 SIZE = sizes.current()
@@ -25,7 +25,6 @@ def spooled(world: World, name: str = "controller") -> int:
 
 
 @pytest.mark.timeout(600)  # a two-minute outage at the full size
-@xfail_known(10)
 def test_events_spooled_through_an_outage_and_a_kill_minus_9_all_arrive(
     fault_world: World, size: sizes.FaultSize
 ) -> None:
@@ -57,7 +56,6 @@ def test_events_spooled_through_an_outage_and_a_kill_minus_9_all_arrive(
     fault_world.assert_invariants(figures)
 
 
-@xfail_known(10)
 def test_a_data_storage_answering_500_loses_nothing(
     fault_world: World, size: sizes.FaultSize
 ) -> None:
@@ -75,7 +73,6 @@ def test_a_data_storage_answering_500_loses_nothing(
     fault_world.assert_invariants(figures)
 
 
-@xfail_known(AUDIT_PACING)
 def test_a_slow_data_storage_gets_each_event_about_once(fault_world: World) -> None:
     fault_world.data_storage.respond_after(SLOW_ANSWER_SECONDS)
     fault_world.running_controller()

@@ -19,7 +19,7 @@ from api.workflowexecution.v1alpha1.duration import parse_go_duration
 from wfe.controller.resources import WORKFLOW_EXECUTIONS
 from wfe.runtime.client import ApiError
 
-from .known_bugs import KnownBugError, xfail_known
+from .known_bugs import KnownBugError
 from .ledger import TERMINAL
 from .world import World
 
@@ -106,7 +106,6 @@ def known_cause(wfe: Object) -> int | None:
 
 
 @pytest.mark.timeout(1800)  # 2,000 specs at the full size
-@xfail_known(12, 16)
 def test_generated_specs_are_refused_at_admission_or_end_with_a_verdict(
     fault_world: World, size: Any
 ) -> None:

@@ -11,7 +11,7 @@ from support.wait import wait_for
 
 from . import sizes
 from .controller_process import ControllerProcess
-from .known_bugs import KnownBugError, xfail_known
+from .known_bugs import KnownBugError
 from .world import World
 
 SIZE = sizes.current()
@@ -42,7 +42,6 @@ def first_write_after(world: World, replica: ControllerProcess, moment: float) -
     return min(writes) if writes else None
 
 
-@xfail_known(10)
 @pytest.mark.parametrize("round_", range(SIZE.fault_rounds))
 def test_the_standby_takes_over_from_a_killed_leader_and_nothing_runs_twice(
     fault_world: World, size: sizes.FaultSize, round_: int
@@ -87,7 +86,6 @@ CUTS = [
 ]
 
 
-@xfail_known(4, 10)
 @pytest.mark.parametrize("cut_off", CUTS)
 def test_a_leader_cut_off_longer_than_its_renew_deadline_never_writes_beside_the_new_leader(
     fault_world: World, size: sizes.FaultSize, cut_off: str

@@ -8,7 +8,7 @@ import time
 from support.wait import wait_for
 
 from . import sizes
-from .known_bugs import KnownBugError, xfail_known
+from .known_bugs import KnownBugError
 from .proxy import summary
 from .world import World
 
@@ -19,7 +19,6 @@ SHED_FRACTION = 0.5
 MAX_REQUESTS_PER_SECOND_IN_STORM = 25.0
 
 
-@xfail_known(3, 10)
 def test_a_429_storm_slows_the_controller_down_and_it_converges_afterwards(
     fault_world: World, size: sizes.FaultSize
 ) -> None:

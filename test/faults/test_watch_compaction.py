@@ -20,7 +20,7 @@ from support.wait import wait_for
 from wfe.runtime.envtest import ControlPlane
 
 from . import sizes
-from .known_bugs import KnownBugError, xfail_known
+from .known_bugs import KnownBugError
 from .proxy import summary
 from .world import World, control_plane_for_faults, world
 
@@ -48,7 +48,6 @@ def compact_and_end_watches(world: World) -> int:
     return sum(proxy.end_watches() for proxy in world.proxies)
 
 
-@xfail_known(10)
 @pytest.mark.parametrize("round_", range(SIZE.fault_rounds))
 def test_every_watch_expiring_mid_burst_misses_no_transition(
     fault_world: World, size: sizes.FaultSize, round_: int
@@ -73,7 +72,6 @@ def test_every_watch_expiring_mid_burst_misses_no_transition(
     fault_world.assert_invariants(figures)
 
 
-@xfail_known(2)
 def test_a_410_on_an_idle_controller_causes_no_reconcile_storm(fault_world: World) -> None:
     controller, proxy = fault_world.running_controller()
     burst = fault_world.burst(20, 20, over_seconds=1.0)

@@ -9,7 +9,7 @@ from integration.controller.harness import workflow_execution
 from support.wait import wait_for
 
 from . import sizes
-from .known_bugs import KnownBugError, xfail_known
+from .known_bugs import KnownBugError
 from .proxy import summary
 from .world import World
 
@@ -21,7 +21,6 @@ def half_of_the_burst_created(world: World, size: sizes.FaultSize) -> None:
     wait_for(lambda: len(world.created) >= size.burst_wfes // 2, 30, message="half the burst")
 
 
-@xfail_known(10)
 def test_black_holed_watches_are_detected_and_replaced_and_nothing_is_lost(
     fault_world: World, size: sizes.FaultSize
 ) -> None:
@@ -50,7 +49,6 @@ def test_black_holed_watches_are_detected_and_replaced_and_nothing_is_lost(
     fault_world.assert_invariants(figures)
 
 
-@xfail_known(10)
 def test_watches_cut_mid_event_mid_burst_miss_no_transition(
     fault_world: World, size: sizes.FaultSize
 ) -> None:
@@ -72,7 +70,6 @@ def test_watches_cut_mid_event_mid_burst_miss_no_transition(
     fault_world.assert_invariants(figures)
 
 
-@xfail_known(1)
 def test_a_watch_cut_mid_event_resumes_from_its_last_version_without_a_relist(
     fault_world: World,
 ) -> None:
