@@ -59,7 +59,7 @@ class Config:
     @property
     def engine_names(self) -> tuple[str, ...]:
         """--engines as a list: "tekton,job" -> ("tekton", "job")."""
-        return tuple(name.strip() for name in self.engines.split(",") if name.strip())
+        return tuple(name.strip() for name in (self.engines or "").split(",") if name.strip())
 
 
 # name, default, kind, help. Kind: str | bool | int | duration | choice:<a,b>.
