@@ -14,8 +14,8 @@ from support.wait import wait_for
 
 from wfe.controller.conditions import get_condition
 from wfe.controller.engines.job import build_job
-from wfe.controller.pipelinerun import ExecutionSettings
-from wfe.controller.resources import JOBS, WORKFLOW_EXECUTIONS
+from wfe.controller.pipelinerun import ExecutionSettings, build_pipeline_run
+from wfe.controller.resources import JOBS, PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.runtime.client import Client, Resource
 
 from .harness import (
@@ -27,6 +27,7 @@ from .harness import (
     workflow_execution,
 )
 from .jobs import JobController
+from .rbac import ControllerRbac
 
 Object = dict[str, Any]
 JOB = "wfe-cf0cc089293b1165"  # the lock name of payment/deployment/payment-api
@@ -269,3 +270,28 @@ def test_a_tekton_workflow_on_a_job_only_controller_fails_unsupported_engine(
 
 def format_now(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_one_target_has_one_execution_across_engines(
+    cluster: Cluster,
+    jobs: JobController,
+    start: StartController,
+    other_namespace: str,
+    rbac: ControllerRbac,
+) -> None:
+    # A PipelineRun holds the target's lock name for a Running WorkflowExecution the cache has not
+    # seen (another namespace than the one watched): the Job of the same name must not run beside it.
+    rbac.grant(other_namespace)  # the project binds its ClusterRole cluster-wide
+    holder = cluster.client.create(
+        WORKFLOW_EXECUTIONS, workflow_execution("tekton-holder", other_namespace)
+    )
+    cluster.write_wfe_status("tekton-holder", {"phase": "Running"}, namespace=other_namespace)
+    settings = ExecutionSettings(cluster.execution_namespace, RUNNER_SERVICE_ACCOUNT, 1800)
+    pipeline_run = build_pipeline_run(holder, settings)
+    pipeline_run["metadata"]["name"] = JOB
+    cluster.client.create(PIPELINE_RUNS, pipeline_run)
+    start(engines=BOTH)
+    job_wfe(cluster, "wants-jobs", target="payment/deployment/payment-api")
+    status = cluster.wait_for_phase("wants-jobs", "Skipped")["status"]
+    assert status["skipDetails"]["reason"] == "ResourceBusy"
+    assert cluster.client.get_or_none(JOBS, JOB, cluster.execution_namespace) is None

@@ -76,6 +76,9 @@ def handle_pending(deps: Dependencies, wfe: Object) -> Result:
 
     lock_key = deps.kinds.key(wfe["spec"]["targetResource"])
     desired = engine.build(wfe, deps.settings.execution, lock_key)
+    held = _held_by_another_engine(deps, wfe, engine, desired)
+    if held is not None:
+        return held
     for _attempt in range(MAX_CREATE_ATTEMPTS):
         try:
             created = deps.client.create(engine.resource, desired)
@@ -135,19 +138,42 @@ def validation_problem(wfe: Object) -> str | None:
     return None
 
 
-def _resolve_existing(
+def _held_by_another_engine(
     deps: Dependencies, wfe: Object, engine: ExecutionEngine, desired: Object
 ) -> Result | None:
-    """The AlreadyExists decision table of SPEC §3. None means: the stale lock is gone, create again."""
+    """One target, one execution across engines: the lock name is the same for a PipelineRun and
+    a Job, but the API server only refuses a duplicate of the same kind. So an execution of that
+    name under another served engine is decided on like an AlreadyExists (read live: the
+    WorkflowExecution index already said the target is free, so only a race or debris is left)."""
+    for other in deps.engines:
+        if other.name == engine.name:
+            continue
+        outcome = _resolve_existing(deps, wfe, other, desired, adopt=False)
+        if outcome is not None:
+            return outcome
+    return None
+
+
+def _resolve_existing(
+    deps: Dependencies,
+    wfe: Object,
+    engine: ExecutionEngine,
+    desired: Object,
+    *,
+    adopt: bool = True,
+) -> Result | None:
+    """The AlreadyExists decision table of SPEC §3. None means: the stale lock is gone (or there
+    was none), create again. ``adopt=False``: an execution of another engine is never ours to run
+    on, even with our labels; it is removed like a stale lock."""
     meta = desired["metadata"]
     existing = deps.client.get_or_none(engine.resource, meta["name"], meta["namespace"])
     if existing is None:
         return None  # deleted between our create and get: try again
     owner = owner_of(existing)
-    if owner == Owner.of(wfe):
+    if owner == Owner.of(wfe) and adopt:
         transitions.start_running(deps, wfe, existing, adopted=True)
         return Result()
-    if owner is not None:
+    if owner is not None and owner != Owner.of(wfe):
         holder = deps.client.get_or_none(WORKFLOW_EXECUTIONS, owner.name, owner.namespace)
         if holder is not None and holder["metadata"].get("uid") == owner.uid:
             holder_phase = phase_of(holder)
@@ -161,7 +187,7 @@ def _resolve_existing(
                 transitions.skip(deps, wfe, cooling)
                 return Result()
     # unlabelled debris, an owner that is gone, or an owner that is terminal: a stale lock
-    log.info("removing stale lock", pipeline_run=meta["name"], owner=str(owner))
+    log.info("removing stale lock", kind=engine.kind, pipeline_run=meta["name"], owner=str(owner))
     try:
         deps.client.delete(
             engine.resource, meta["name"], meta["namespace"], uid=existing["metadata"].get("uid")
