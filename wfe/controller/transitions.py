@@ -24,7 +24,7 @@ from wfe.controller import metrics
 from wfe.controller.conditions import set_condition
 from wfe.controller.dependencies import Dependencies
 from wfe.controller.engines.base import ExecutionEngine
-from wfe.controller.engines.tekton import TektonEngine, pipeline_run_summary
+from wfe.controller.engines.tekton import TektonEngine
 from wfe.controller.event_reasons import EventReason
 from wfe.controller.lock import Conflict
 from wfe.controller.messages import mirrored_message
@@ -65,8 +65,6 @@ def _observe(obj: Object) -> None:
 
 
 _TEKTON = TektonEngine()
-
-__all__ = ["pipeline_run_summary"]  # re-exported: the Tekton engine's status summary
 
 
 def engine_of(deps: Dependencies, wfe: Object) -> ExecutionEngine:
