@@ -6,6 +6,8 @@ The tests play the Job controller and the kubelet (jobs.py), as they play Tekton
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +19,7 @@ from wfe.controller.engines.job import build_job
 from wfe.controller.pipelinerun import ExecutionSettings, build_pipeline_run
 from wfe.controller.resources import JOBS, PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.runtime.client import Client, Resource
+from wfe.runtime.envtest import ControlPlane
 
 from .harness import (
     DEFAULT_IMAGE,
@@ -91,7 +94,7 @@ def test_a_job_runs_the_pinned_image_with_sorted_env_and_completes(
 
 
 def test_a_failed_job_is_explained_from_its_pod(
-    cluster: Cluster, jobs: JobController, start: StartController
+    cluster: Cluster, jobs: JobController, start: StartController, control_plane: ControlPlane
 ) -> None:
     start(engines=BOTH)
     job_wfe(cluster, "exits-1")
@@ -125,6 +128,23 @@ def test_a_failed_job_is_explained_from_its_pod(
     summary = details["naturalLanguageSummary"]
     assert 'Step "workflow" exited with code 1.' in summary
     assert f"kubectl -n {cluster.execution_namespace} logs {JOB}-pod -c workflow" in summary
+
+    # kubectl wfe explain shows the Job, not a PipelineRun that never existed
+    explained = subprocess.run(
+        [
+            sys.executable,
+            *("-m", "wfe.cli", "--kubeconfig", str(control_plane.kubeconfig)),
+            *("explain", "exits-1", "-n", cluster.namespace),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert explained.returncode == 0, explained.stderr
+    words = " ".join(explained.stdout.split())
+    assert f"Job {cluster.execution_namespace}/{JOB}" in words, explained.stdout
+    assert "False (BackoffLimitExceeded)" in words, explained.stdout
 
 
 def test_a_job_past_its_deadline_fails_deadline_exceeded(
