@@ -97,13 +97,16 @@ def structural_schema(
     ):
         # Structural schemas cannot constrain map keys: the field must carry a CEL rule instead.
         raise SchemaError(f"{at}: keys must match {key_pattern!r} but no CEL rule enforces it")
-    if "type" not in converted:
+    if "type" not in converted and not converted.get("x-kubernetes-int-or-string"):
         raise SchemaError(f"{at or '<root>'}: every node of a structural schema needs a type")
     return converted
 
 
 def _convert_node(node: Mapping[str, Any], defs: Mapping[str, Any], at: str) -> dict[str, Any]:
     """Like structural_schema, for a node that may still be merged with its siblings."""
+    if node.get("x-kubernetes-int-or-string") is True:
+        # the one untyped node a structural schema allows (a Quantity): copied as written
+        return _int_or_string(node, at)
     if "$ref" in node:
         target = _resolve(node["$ref"], defs, at)
         siblings = {key: value for key, value in node.items() if key != "$ref"}
@@ -114,6 +117,21 @@ def _convert_node(node: Mapping[str, Any], defs: Mapping[str, Any], at: str) -> 
             siblings = {key: value for key, value in node.items() if key != combinator}
             return {**_convert_node(branch, defs, at), **_convert_keywords(siblings, defs, at)}
     return _convert_keywords(node, defs, at)
+
+
+_INT_OR_STRING_BRANCHES = [{"type": "integer"}, {"type": "string"}]
+
+
+def _int_or_string(node: Mapping[str, Any], at: str) -> dict[str, Any]:
+    if node.get("anyOf", _INT_OR_STRING_BRANCHES) != _INT_OR_STRING_BRANCHES:
+        raise SchemaError(f"{at}: an int-or-string node may only be integer or string")
+    out: dict[str, Any] = {"anyOf": _INT_OR_STRING_BRANCHES, "x-kubernetes-int-or-string": True}
+    for key, value in node.items():
+        if key in ("pattern", "description"):
+            out[key] = value
+        elif key not in out and key not in _DROPPED_KEYWORDS:
+            raise SchemaError(f"{at}: {key!r} is not allowed on an int-or-string node")
+    return out
 
 
 def _resolve(ref: str, defs: Mapping[str, Any], at: str) -> dict[str, Any]:

@@ -15,9 +15,10 @@ import structlog
 from wfe.audit.factory import build_recorder
 from wfe.audit.recorder import DEFAULT_STOP_TIMEOUT, Recorder
 from wfe.config import Config, ConfigurationError, parse, wants_version
+from wfe.controller.engines import EngineRegistry
 from wfe.controller.pipelinerun import ExecutionSettings
 from wfe.controller.readiness import ServedApiCheck
-from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
+from wfe.controller.resources import WORKFLOW_EXECUTIONS
 from wfe.controller.settings import ControllerSettings
 from wfe.controller.setup import setup_controller
 from wfe.controller.targets import KindNames
@@ -47,16 +48,24 @@ class StartupError(Exception):
     """A start-up check failed; the message says what to do."""
 
 
-def check_apis_served(client: Client) -> None:
-    """Fail fast (CrashLoopBackOff) when Tekton or the WorkflowExecution CRD is not installed.
-    An ApiError (API server unreachable, RBAC not applied yet) is left to the caller's retry."""
-    tekton = client.is_served(PIPELINE_RUNS)
-    wfe = client.is_served(WORKFLOW_EXECUTIONS)
-    if not tekton:
+def check_apis_served(client: Client, engines: EngineRegistry) -> None:
+    """Fail fast (CrashLoopBackOff) when an engine configured with --engines (Tekton) or the
+    WorkflowExecution CRD is not installed. An ApiError (API server unreachable, RBAC not applied
+    yet) is left to the caller's retry."""
+    for engine in engines:
+        if client.is_served(engine.resource):
+            continue
+        if engine.name == "tekton":
+            raise StartupError(
+                "the Tekton API tekton.dev/v1 PipelineRun is not served by this cluster: "
+                "Tekton Pipelines must be installed before the WorkflowExecution controller "
+                "(or run without Tekton: --engines=job)"
+            )
         raise StartupError(
-            "the Tekton API tekton.dev/v1 PipelineRun is not served by this cluster: "
-            "Tekton Pipelines must be installed before the WorkflowExecution controller"
+            f"the {engine.resource.api_version} {engine.kind} API of the {engine.name!r} engine "
+            "is not served by this cluster; remove it from --engines"
         )
+    wfe = client.is_served(WORKFLOW_EXECUTIONS)
     if not wfe:
         raise StartupError(
             "the WorkflowExecution API (workflowexecution.kubernaut.ai/v1alpha1) is not served: "
@@ -136,11 +145,13 @@ class ApiServerCheck:
             return self._last
 
 
-def start_up_checks(client: Client) -> KindNames:
+def start_up_checks(client: Client, engines: EngineRegistry | None = None) -> KindNames:
     """The checks and reads start-up needs from the API server, each retried through transient
-    errors (SPEC §10); returns the kind names for lock keys (discovered once, SPEC §3)."""
+    errors (SPEC §10); returns the kind names for lock keys (discovered once, SPEC §3).
+    ``engines``: those configured (--engines), Tekton alone by default."""
+    served = EngineRegistry.of(["tekton"]) if engines is None else engines
     try:
-        retry_transient(lambda: check_apis_served(client), what="check served APIs")
+        retry_transient(lambda: check_apis_served(client, served), what="check served APIs")
         return retry_transient(lambda: KindNames.discover(client), what="discover kinds")
     except ApiError as err:
         raise StartupError(
@@ -150,6 +161,7 @@ def start_up_checks(client: Client) -> KindNames:
 
 def build_manager(config: Config, client: Client, kinds: KindNames | None = None) -> Manager:
     cache = Cache(client)
+    engines = EngineRegistry.of(config.engine_names)
     leader_namespace = (
         config.leader_election_namespace or os.environ.get("POD_NAMESPACE") or "kubernaut-system"
     )
@@ -194,12 +206,14 @@ def build_manager(config: Config, client: Client, kinds: KindNames | None = None
         watch_namespace=config.watch_namespace,
         max_concurrent_reconciles=config.max_concurrent_reconciles,
         kinds=kinds,
+        engines=engines,
     )
     manager.add(AuditRunnable(audit), needs_leader_election=False)
     manager.add(controller)
     manager.add_healthz_check("workers", controller.healthz_check)
     manager.add_readyz_check("apiserver", ApiServerCheck(client))
-    manager.add_readyz_check("tekton", ServedApiCheck(client, PIPELINE_RUNS))
+    for engine in engines:  # "tekton" (as before), "job": each configured engine stays served
+        manager.add_readyz_check(engine.name, ServedApiCheck(client, engine.resource))
     return manager
 
 
@@ -223,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         audit_sink=config.audit_sink,
         leader_elect=config.leader_elect,
         metrics_secure=config.metrics_secure,
+        engines=",".join(config.engine_names),
     )
     try:
         client = Client(
@@ -230,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             qps=config.kube_api_qps,
             burst=config.kube_api_burst,
         )
-        kinds = start_up_checks(client)
+        kinds = start_up_checks(client, EngineRegistry.of(config.engine_names))
         manager = build_manager(config, client, kinds)
     except (ConfigError, StartupError) as err:
         log.error("start-up failed", error=str(err))

@@ -53,6 +53,13 @@ class Config:
     metrics_cert_key: str = "tls.key"
     datastorage_insecure: bool = False
     audit_redact_parameters: bool = False
+    # execution engines (issue 8)
+    engines: str = "tekton"
+
+    @property
+    def engine_names(self) -> tuple[str, ...]:
+        """--engines as a list: "tekton,job" -> ("tekton", "job")."""
+        return tuple(name.strip() for name in (self.engines or "").split(",") if name.strip())
 
 
 # name, default, kind, help. Kind: str | bool | int | duration | choice:<a,b>.
@@ -161,6 +168,13 @@ _FLAGS: tuple[tuple[str, Any, str, str], ...] = (
         False,
         "bool",
         "replace parameter values and the rationale with [REDACTED] in audit events",
+    ),
+    (
+        "engines",
+        "tekton",
+        "str",
+        "comma-separated execution engines to serve (tekton, job); each must be installed "
+        "(tekton: Tekton Pipelines); WorkflowExecutions asking for another fail UnsupportedEngine",
     ),
 )
 
@@ -369,6 +383,22 @@ def _check(config: Config) -> None:
         )
     if config.audit_spool_dir is not None:
         _check_writable_directory("--audit-spool-dir", config.audit_spool_dir)
+    _check_engines(config.engine_names)
+
+
+_ENGINE_NAMES = ("tekton", "job")
+
+
+def _check_engines(names: tuple[str, ...]) -> None:
+    if not names:
+        raise ConfigurationError("--engines: name at least one engine (tekton, job)")
+    unknown = [name for name in names if name not in _ENGINE_NAMES]
+    if unknown:
+        raise ConfigurationError(
+            f"--engines: unknown engine(s) {', '.join(unknown)}; known: {', '.join(_ENGINE_NAMES)}"
+        )
+    if len(set(names)) != len(names):
+        raise ConfigurationError(f"--engines: an engine is named twice in {','.join(names)}")
 
 
 _BIND_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)?")

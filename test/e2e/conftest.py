@@ -112,6 +112,7 @@ def controller(
             f"--leader-election-namespace={CONTROLLER_NAMESPACE}",
             f"--execution-namespace={EXECUTION_NAMESPACE}",
             f"--cooldown-period={COOLDOWN_SECONDS}s",
+            "--engines=tekton,job",
         ],
         scrape_token=cluster.plane.admin.token,
     )

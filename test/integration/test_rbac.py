@@ -63,6 +63,12 @@ NEEDED = [
         Access(verb, TEKTON_GROUP, "taskruns", namespace=EXECUTION_NAMESPACE)
         for verb in ("get", "list", "watch")
     ),
+    # the Job engine: Jobs are the lock, their pods explain a failure
+    *(
+        Access(verb, "batch", "jobs", namespace=EXECUTION_NAMESPACE)
+        for verb in ("create", "get", "list", "watch", "delete")
+    ),
+    *(Access(verb, "", "pods", namespace=EXECUTION_NAMESPACE) for verb in ("get", "list")),
     *(Access(verb, "", "events", namespace="payments") for verb in ("create", "patch")),
     *(
         Access(verb, "coordination.k8s.io", "leases", namespace=CONTROLLER_NAMESPACE, name=name)
@@ -106,6 +112,13 @@ FORBIDDEN = [
     ),
     *(Access(verb, TEKTON_GROUP, "taskruns") for verb in ("list", "watch")),
     Access("get", TEKTON_GROUP, "taskruns", namespace="payments"),
+    # a Job runs pods as a ServiceAccount too: only in the execution namespace, never updated
+    *(Access(verb, "batch", "jobs") for verb in ("list", "watch", "create")),
+    *(Access(verb, "batch", "jobs", namespace="payments") for verb in ("create", "delete")),
+    *(Access(verb, "batch", "jobs", namespace=EXECUTION_NAMESPACE) for verb in ("update", "patch")),
+    Access("create", "", "pods", namespace=EXECUTION_NAMESPACE),
+    Access("watch", "", "pods", namespace=EXECUTION_NAMESPACE),
+    Access("list", "", "pods"),
 ]
 
 

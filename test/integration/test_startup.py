@@ -16,7 +16,8 @@ import pytest
 from support.envtest_assets import PROJECT_CRDS, envtest_assets
 from support.wait import wait_for
 
-from wfe.cmd import EXIT_STARTUP_FAILED, main
+from wfe.cmd import EXIT_STARTUP_FAILED, StartupError, main, start_up_checks
+from wfe.controller.engines import EngineRegistry
 from wfe.runtime.envtest import ControlPlane, processes
 
 SPEC_METRICS = [
@@ -71,6 +72,16 @@ def test_exits_non_zero_saying_tekton_must_be_installed(capsys: pytest.CaptureFi
         code = main(["--kubeconfig", str(bare.kubeconfig), "--metrics-bind-address", "0"])
     assert code == EXIT_STARTUP_FAILED
     assert "Tekton Pipelines must be installed" in capsys.readouterr().err
+
+
+def test_without_tekton_the_job_engine_alone_starts_and_tekton_is_refused_by_name() -> None:
+    with ControlPlane(binaries=envtest_assets(), crd_paths=[PROJECT_CRDS]) as bare:
+        client = bare.client()
+        # --engines=job: batch/v1 Jobs are always served, the checks pass and kinds are discovered
+        kinds = start_up_checks(client, EngineRegistry.of(["job"]))
+        assert kinds.key("ns/deployments/app") == kinds.key("ns/deployment/app")
+        with pytest.raises(StartupError, match=r"--engines=job"):
+            start_up_checks(client, EngineRegistry.of(["tekton", "job"]))
 
 
 @pytest.fixture

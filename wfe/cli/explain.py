@@ -14,6 +14,8 @@ from wfe.cli.printing import BOLD, PHASE_COLOURS, YELLOW, Table, paint
 from wfe.cli.reader import ClusterReader
 from wfe.cli.tables import age
 from wfe.controller.conditions import get_condition
+from wfe.controller.engines import engine_name_of
+from wfe.controller.engines.job import job_summary
 from wfe.controller.status import phase_of
 
 Object = dict[str, Any]
@@ -39,6 +41,9 @@ def gather(reader: ClusterReader, name: str, namespace: str) -> Explanation:
     wfe = reader.workflow_execution(name, namespace)
     status = wfe.get("status") or {}
     ref = status.get("pipelineRunRef") or {}
+    if engine_name_of(wfe) == "job":  # the execution is a Job: no TaskRuns to read
+        job = reader.job(ref["name"], ref["namespace"]) if ref.get("name") else None
+        return Explanation(wfe, job, None, reader.events_for(wfe))
     pipeline_run = reader.pipeline_run(ref["name"], ref["namespace"]) if ref.get("name") else None
     failed_task_run = None
     failed_task = (status.get("failureDetails") or {}).get("failedTaskName")
@@ -177,13 +182,23 @@ def _yes_no(value: object) -> str:
 
 def _pipeline_run_lines(status: Object, explanation: Explanation) -> list[str]:
     ref = status.get("pipelineRunRef") or {}
+    is_job = engine_name_of(explanation.wfe) == "job"
+    kind = "Job" if is_job else "PipelineRun"
     if not ref.get("name"):
-        return ["", _field("PipelineRun", "<none> (none was created)")]
+        return ["", _field(kind, "<none> (none was created)")]
     where = f"{ref.get('namespace')}/{ref['name']}"
     if explanation.pipeline_run is None:
         return [
             "",
-            _field("PipelineRun", f"{where} (gone: the lock was released, or it was deleted)"),
+            _field(kind, f"{where} (gone: the lock was released, or it was deleted)"),
+        ]
+    if is_job:
+        summary = job_summary(explanation.pipeline_run)
+        message = f": {summary['message']}" if summary["message"] else ""
+        return [
+            "",
+            _field(kind, where),
+            _field("  Status", f"{summary['status']} ({summary['reason']}){message}"),
         ]
     lines = [
         "",

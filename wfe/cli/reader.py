@@ -9,7 +9,7 @@ from typing import Any
 from kubernetes import config as k8s_config
 
 from api.workflowexecution.v1alpha1.constants import KIND
-from wfe.controller.resources import PIPELINE_RUNS, TASK_RUNS, WORKFLOW_EXECUTIONS
+from wfe.controller.resources import JOBS, PIPELINE_RUNS, TASK_RUNS, WORKFLOW_EXECUTIONS
 from wfe.controller.targets import KindNames
 from wfe.runtime.client import EVENTS, Client, Resource, load_configuration
 
@@ -66,6 +66,9 @@ class ClusterReader:
 
     def pipeline_run(self, name: str, namespace: str) -> Object | None:
         return self.get_or_none(PIPELINE_RUNS, name, namespace)
+
+    def job(self, name: str, namespace: str) -> Object | None:
+        return self.get_or_none(JOBS, name, namespace)
 
     def task_run(self, name: str, namespace: str) -> Object | None:
         return self.get_or_none(TASK_RUNS, name, namespace)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from wfe.audit.recorder import Recorder
+from wfe.controller.engines.registry import EngineRegistry
+from wfe.controller.engines.tekton import TektonEngine
 from wfe.controller.lock import LockChecker
 from wfe.controller.settings import ControllerSettings
 from wfe.controller.status import StatusWriter
@@ -41,3 +43,5 @@ class Dependencies:
     lock: LockChecker
     kinds: KindNames
     """Canonical kinds for lock keys (SPEC §3): ``kinds.key(spec.targetResource)``."""
+    engines: EngineRegistry = field(default_factory=lambda: EngineRegistry([TektonEngine()]))
+    """The execution engines this controller serves (``--engines``)."""

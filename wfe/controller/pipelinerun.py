@@ -99,6 +99,43 @@ def bundle_reference(image: str, digest: str | None) -> str:
     return f"{repository}@{digest}"
 
 
+def execution_metadata(
+    workflow_execution: dict[str, Any], settings: ExecutionSettings, lock_key: str | None = None
+) -> dict[str, Any]:
+    """Name, namespace, labels and annotations of the execution (PipelineRun or Job) of
+    ``workflow_execution``: the same on every engine, so one target has one lock across engines.
+
+    Raises ``ValueError`` when the WorkflowExecution's name cannot be a label value (longer than
+    63 characters): the watch maps execution events back to their owner through that label.
+    """
+    metadata = workflow_execution["metadata"]
+    spec = workflow_execution["spec"]
+    workflow_ref = spec["workflowRef"]
+    name = metadata["name"]
+    if not is_valid_label_value(name):
+        raise ValueError(
+            f"WorkflowExecution name {name!r} is longer than 63 characters and cannot label "
+            "its PipelineRun"
+        )
+    annotations = {
+        ANNOTATION_TARGET_RESOURCE: spec["targetResource"],
+        ANNOTATION_WORKFLOW_EXECUTION_UID: metadata["uid"],
+    }
+    if workflow_ref.get("containerDigest"):
+        annotations[ANNOTATION_CONTAINER_DIGEST] = workflow_ref["containerDigest"]
+    return {
+        "name": pipeline_run_name(lock_key or spec["targetResource"]),
+        "namespace": settings.execution_namespace,
+        "labels": {
+            LABEL_WORKFLOW_EXECUTION: name,
+            LABEL_SOURCE_NAMESPACE: metadata["namespace"],
+            LABEL_WORKFLOW_ID: sanitize_label_value(workflow_ref["workflowId"]),
+            LABEL_MANAGED_BY: MANAGED_BY,
+        },
+        "annotations": annotations,
+    }
+
+
 def build_pipeline_run(
     workflow_execution: dict[str, Any],
     settings: ExecutionSettings,
@@ -113,23 +150,9 @@ def build_pipeline_run(
     63 characters): the watch maps PipelineRun events back to their owner through that label; and
     when its image and digest disagree (``bundle_reference``).
     """
-    metadata = workflow_execution["metadata"]
     spec = workflow_execution["spec"]
     workflow_ref = spec["workflowRef"]
     execution_config = spec.get("executionConfig") or {}
-    name = metadata["name"]
-    if not is_valid_label_value(name):
-        raise ValueError(
-            f"WorkflowExecution name {name!r} is longer than 63 characters and cannot label "
-            "its PipelineRun"
-        )
-
-    annotations = {
-        ANNOTATION_TARGET_RESOURCE: spec["targetResource"],
-        ANNOTATION_WORKFLOW_EXECUTION_UID: metadata["uid"],
-    }
-    if workflow_ref.get("containerDigest"):
-        annotations[ANNOTATION_CONTAINER_DIGEST] = workflow_ref["containerDigest"]
 
     pipeline_run_spec: dict[str, Any] = {
         "pipelineRef": {
@@ -169,16 +192,6 @@ def build_pipeline_run(
     return {
         "apiVersion": API_VERSION,
         "kind": PIPELINE_RUN_KIND,
-        "metadata": {
-            "name": pipeline_run_name(lock_key or spec["targetResource"]),
-            "namespace": settings.execution_namespace,
-            "labels": {
-                LABEL_WORKFLOW_EXECUTION: name,
-                LABEL_SOURCE_NAMESPACE: metadata["namespace"],
-                LABEL_WORKFLOW_ID: sanitize_label_value(workflow_ref["workflowId"]),
-                LABEL_MANAGED_BY: MANAGED_BY,
-            },
-            "annotations": annotations,
-        },
+        "metadata": execution_metadata(workflow_execution, settings, lock_key),
         "spec": pipeline_run_spec,
     }

@@ -1,4 +1,5 @@
-"""Readiness of the controller beyond its caches: Tekton's PipelineRun API is still served (SPEC §8).
+"""Readiness of the controller beyond its caches: each engine's API (Tekton's PipelineRun, batch
+Jobs) is still served (SPEC §8).
 
 Removing Tekton at run time makes the pod unready instead of letting every create fail silently.
 Discovery is asked at most every 30 s, so probes stay cheap.
@@ -52,4 +53,6 @@ class ServedApiCheck:
             return f"cannot tell whether {what} is served: {err}"
         if served:
             return None
-        return f"{what} is no longer served: Tekton Pipelines must be installed"
+        if self._resource == PIPELINE_RUNS:
+            return f"{what} is no longer served: Tekton Pipelines must be installed"
+        return f"{what} is no longer served"

@@ -12,6 +12,8 @@ from api.workflowexecution.v1alpha1.constants import Phase
 from wfe.audit.recorder import Recorder
 from wfe.controller import errors
 from wfe.controller.dependencies import CacheReader, Dependencies, EventSink
+from wfe.controller.engines import EngineRegistry
+from wfe.controller.engines.tekton import TektonEngine
 from wfe.controller.finalizer import add_finalizer, has_finalizer
 from wfe.controller.lock import LockChecker
 from wfe.controller.phases.deletion import handle_delete
@@ -54,7 +56,9 @@ class WorkflowExecutionReconciler:
         settings: ControllerSettings,
         clock: Callable[[], datetime] = utc_now,
         kinds: KindNames = AS_WRITTEN,
+        engines: EngineRegistry | None = None,
     ):
+        """``engines``: those this controller serves (``--engines``); Tekton alone by default."""
         self.deps = Dependencies(
             client=client,
             reader=reader,
@@ -71,6 +75,7 @@ class WorkflowExecutionReconciler:
                 target_key=kinds.key,
             ),
             kinds=kinds,
+            engines=EngineRegistry([TektonEngine()]) if engines is None else engines,
         )
 
     def __call__(self, request: Request) -> Result:

@@ -15,6 +15,8 @@ PIPELINE_RUNS: Final = Resource(
 TASK_RUNS: Final = Resource(
     tekton.GROUP, tekton.VERSION, tekton.TASK_RUN_PLURAL, tekton.TASK_RUN_KIND
 )
+JOBS: Final = Resource("batch", "v1", "jobs", "Job")
+PODS: Final = Resource("", "v1", "pods", "Pod")
 
 # Field index on the WorkflowExecution cache: "who else targets this resource" in O(1), cluster-wide.
 TARGET_RESOURCE_INDEX: Final = f"field:{wfe_api.TARGET_RESOURCE_FIELD}"

@@ -16,9 +16,11 @@ from wfe.audit.events import AuditEvent
 from wfe.audit.recorder import Recorder
 from wfe.controller import cache_gauges, metrics
 from wfe.controller.dependencies import EventSink
+from wfe.controller.engines import EngineRegistry
+from wfe.controller.engines.tekton import TektonEngine
 from wfe.controller.phases.pending import StaleLockRetriesExhaustedError
 from wfe.controller.reconciler import CONTROLLER_NAME, WorkflowExecutionReconciler, utc_now
-from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
+from wfe.controller.resources import WORKFLOW_EXECUTIONS
 from wfe.controller.settings import ControllerSettings
 from wfe.controller.targets import AS_WRITTEN, KindNames
 from wfe.runtime.cache.cache import Cache
@@ -60,9 +62,10 @@ def correlation_log_fields(cache: Cache) -> Callable[[Request], dict[str, str]]:
     return fields
 
 
-def workflow_execution_of(pipeline_run: Object) -> list[Request]:
-    """Maps a PipelineRun to its WorkflowExecution through the labels the controller put on it."""
-    labels = (pipeline_run.get("metadata") or {}).get("labels") or {}
+def workflow_execution_of(execution: Object) -> list[Request]:
+    """Maps an execution (PipelineRun, Job) to its WorkflowExecution through the labels the
+    controller put on it."""
+    labels = (execution.get("metadata") or {}).get("labels") or {}
     name, namespace = labels.get(LABEL_WORKFLOW_EXECUTION), labels.get(LABEL_SOURCE_NAMESPACE)
     return [Request(namespace, name)] if name and namespace else []
 
@@ -78,22 +81,30 @@ def setup_controller(
     max_concurrent_reconciles: int = 4,
     clock: Callable[[], datetime] = utc_now,
     kinds: KindNames | None = None,
+    engines: EngineRegistry | None = None,
 ) -> Controller:
     """``kinds``: the kind names for lock keys, discovered from the API server once when not
-    given (the entry point discovers them within its start-up retries)."""
+    given (the entry point discovers them within its start-up retries). ``engines``: the
+    execution engines served (``--engines``, those installed); Tekton alone when not given."""
     kinds = KindNames.discover(client) if kinds is None else kinds
+    engines = EngineRegistry([TektonEngine()]) if engines is None else engines
     wfe_informer = cache.informer_for(WORKFLOW_EXECUTIONS, namespace=watch_namespace)
     cache.index_field(
         WORKFLOW_EXECUTIONS, TARGET_RESOURCE_FIELD, lambda obj: target_resource_of(obj, kinds)
     )
     phase_index = cache.index_field(WORKFLOW_EXECUTIONS, PHASE_FIELD, index_by_field(PHASE_FIELD))
-    # only PipelineRuns this controller labelled, only in the execution namespace
-    pipeline_run_informer = cache.informer_for(
-        PIPELINE_RUNS,
-        namespace=settings.execution.execution_namespace,
-        label_selector=LABEL_WORKFLOW_EXECUTION,
+    # only executions (PipelineRuns, Jobs) this controller labelled, only in the execution namespace
+    execution_informers = [
+        cache.informer_for(
+            engine.resource,
+            namespace=settings.execution.execution_namespace,
+            label_selector=LABEL_WORKFLOW_EXECUTION,
+        )
+        for engine in engines
+    ]
+    reconciler = WorkflowExecutionReconciler(
+        client, cache, events, audit, settings, clock, kinds, engines
     )
-    reconciler = WorkflowExecutionReconciler(client, cache, events, audit, settings, clock, kinds)
     controller = Controller(
         CONTROLLER_NAME,
         reconciler,
@@ -103,8 +114,9 @@ def setup_controller(
         expected_errors=(StaleLockRetriesExhaustedError,),
     )
     controller.watch(Kind(wfe_informer, EnqueueRequestForObject()))
-    # every PipelineRun change, status-only ones included, reconciles its WorkflowExecution
-    controller.watch(Kind(pipeline_run_informer, EnqueueRequestsFromMapFunc(workflow_execution_of)))
+    # every execution change, status-only ones included, reconciles its WorkflowExecution
+    for informer in execution_informers:
+        controller.watch(Kind(informer, EnqueueRequestsFromMapFunc(workflow_execution_of)))
 
     def reconcile_audited(delivered: Iterable[AuditEvent]) -> None:
         # AuditRecorded is set by the reconcile that follows a delivery outcome

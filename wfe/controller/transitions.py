@@ -5,7 +5,6 @@ Handlers decide *which* transition happens; this module makes each one look the 
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -24,10 +23,11 @@ from wfe.audit.events import EventType, build_event
 from wfe.controller import metrics
 from wfe.controller.conditions import set_condition
 from wfe.controller.dependencies import Dependencies
+from wfe.controller.engines.base import ExecutionEngine
+from wfe.controller.engines.tekton import TektonEngine
 from wfe.controller.event_reasons import EventReason
 from wfe.controller.lock import Conflict
 from wfe.controller.messages import mirrored_message
-from wfe.controller.tekton_status import succeeded_condition
 from wfe.controller.timestamps import format_time, parse_time
 
 Object = dict[str, Any]
@@ -64,11 +64,22 @@ def _observe(obj: Object) -> None:
     obj["status"]["observedGeneration"] = int(obj["metadata"].get("generation") or 0)
 
 
+_TEKTON = TektonEngine()
+
+
+def engine_of(deps: Dependencies, wfe: Object) -> ExecutionEngine:
+    """The engine ``wfe`` runs on (Tekton for an engine this controller does not serve: only the
+    pending phase decides on those)."""
+    return deps.engines.for_workflow_execution(wfe) or _TEKTON
+
+
 def start_running(deps: Dependencies, wfe: Object, pipeline_run: Object, adopted: bool) -> Object:
+    """Running on ``pipeline_run``: the execution object (a PipelineRun, a Job) holding the lock."""
     now = deps.clock()
+    kind = engine_of(deps, wfe).kind
     pr_meta = pipeline_run["metadata"]
     how = "adopted existing" if adopted else "created"
-    message = f"Workflow is running as PipelineRun {pr_meta['namespace']}/{pr_meta['name']}."
+    message = f"Workflow is running as {kind} {pr_meta['namespace']}/{pr_meta['name']}."
 
     def mutate(obj: Object) -> None:
         status = obj["status"]
@@ -82,7 +93,7 @@ def start_running(deps: Dependencies, wfe: Object, pipeline_run: Object, adopted
             ConditionType.RESOURCE_LOCK_ACQUIRED,
             _T,
             ConditionReason.LOCK_ACQUIRED,
-            f"Lock on {obj['spec']['targetResource']} held by PipelineRun {pr_meta['name']}.",
+            f"Lock on {obj['spec']['targetResource']} held by {kind} {pr_meta['name']}.",
             now,
         )
         _set(
@@ -90,7 +101,7 @@ def start_running(deps: Dependencies, wfe: Object, pipeline_run: Object, adopted
             ConditionType.PIPELINE_RUN_CREATED,
             _T,
             ConditionReason.PIPELINE_RUN_CREATED,
-            f"PipelineRun {pr_meta['name']} {how}.",
+            f"{kind} {pr_meta['name']} {how}.",
             now,
         )
         _set(
@@ -111,7 +122,7 @@ def start_running(deps: Dependencies, wfe: Object, pipeline_run: Object, adopted
         stored,
         "Normal",
         EventReason.PIPELINE_RUN_CREATED,
-        f"PipelineRun {pr_meta['namespace']}/{pr_meta['name']} {how}",
+        f"{kind} {pr_meta['namespace']}/{pr_meta['name']} {how}",
     )
     _audit(deps, EventType.EXECUTION_STARTED, stored)
     log.info("workflow running", pipeline_run=pr_meta["name"], adopted=adopted)
@@ -146,9 +157,9 @@ def skip(deps: Dependencies, wfe: Object, conflict: Conflict) -> Object:
 
 def complete(deps: Dependencies, wfe: Object, pipeline_run: Object) -> Object:
     now = deps.clock()
-    pr_status = pipeline_run.get("status") or {}
-    completed_at = parse_time(pr_status.get("completionTime")) or now
-    summary = pipeline_run_summary(pipeline_run)
+    engine = engine_of(deps, wfe)
+    completed_at = engine.completion_time(pipeline_run) or now
+    summary = engine.summary(pipeline_run)
 
     def mutate(obj: Object) -> None:
         status = obj["status"]
@@ -165,14 +176,14 @@ def complete(deps: Dependencies, wfe: Object, pipeline_run: Object) -> Object:
             ConditionType.EXECUTION_COMPLETE,
             _T,
             ConditionReason.SUCCEEDED,
-            summary.get("message") or "PipelineRun succeeded.",
+            summary.get("message") or f"{engine.kind} succeeded.",
             now,
         )
         _set(obj, ConditionType.READY, _T, ConditionReason.COMPLETED, "Workflow completed.", now)
         _audit_off(deps, obj, now)
 
     stored = deps.status.write(wfe, mutate)
-    _finished_metrics(stored, Outcome.SUCCESS, pipeline_run, now)
+    _finished_metrics(stored, Outcome.SUCCESS, engine.verdict_time(pipeline_run), now)
     deps.events.event(
         stored,
         "Normal",
@@ -200,13 +211,12 @@ def fail(
     failure the controller decides itself, the moment it decided (SPEC §5).
     """
     now = deps.clock()
+    engine = engine_of(deps, wfe)
     reason = str(details["reason"])
-    completed_at = (
-        parse_time((pipeline_run.get("status") or {}).get("completionTime"))
-        if pipeline_run
-        else None
-    ) or (parse_time(details.get("failedAt")) or now)
-    summary = pipeline_run_summary(pipeline_run) if pipeline_run else None
+    completed_at = (engine.completion_time(pipeline_run) if pipeline_run else None) or (
+        parse_time(details.get("failedAt")) or now
+    )
+    summary = engine.summary(pipeline_run) if pipeline_run else None
     message = mirrored_message(f"Workflow failed ({reason}): {details.get('message', '')}".strip())
 
     def mutate(obj: Object) -> None:
@@ -240,7 +250,9 @@ def fail(
         _audit_off(deps, obj, now)
 
     stored = deps.status.write(wfe, mutate)
-    _finished_metrics(stored, Outcome.FAILURE, pipeline_run, now)
+    _finished_metrics(
+        stored, Outcome.FAILURE, engine.verdict_time(pipeline_run) if pipeline_run else None, now
+    )
     event_reason = (
         EventReason.INVALID_SPEC
         if reason == FailureReason.CONFIGURATION_ERROR
@@ -277,8 +289,8 @@ def creation_failed(deps: Dependencies, wfe: Object, message: str) -> Object:
 
 
 def update_pipeline_run_status(deps: Dependencies, wfe: Object, pipeline_run: Object) -> Object:
-    """While Tekton has no verdict: mirror the PipelineRun status, writing only when it changed."""
-    summary = pipeline_run_summary(pipeline_run)
+    """While the engine has no verdict: mirror the execution's status, writing only when it changed."""
+    summary = engine_of(deps, wfe).summary(pipeline_run)
 
     def mutate(obj: Object) -> None:
         obj["status"]["pipelineRunStatus"] = summary
@@ -331,44 +343,13 @@ def set_audit_condition(deps: Dependencies, wfe: Object, recorded: bool, message
     return deps.status.write(wfe, mutate)
 
 
-_TASKS_COMPLETED = re.compile(r"Tasks Completed: (\d+)")
-_CONDITION_STATUSES = frozenset(ConditionStatus)
-# Tekton's reasons are short CamelCase codes; a longer one is cut like a message.
-_MIRRORED_REASON_MAX_BYTES = 1024
-
-
-def pipeline_run_summary(pipeline_run: Object) -> Object:
-    """status.pipelineRunStatus: Tekton's Succeeded condition and task progress.
-
-    Tekton reports progress in the condition message ("Tasks Completed: 2 (Failed: 0, ...)") and
-    the resolved pipeline in status.pipelineSpec; before resolution only childReferences are known.
-    """
-    status = pipeline_run.get("status") or {}
-    succeeded = succeeded_condition(pipeline_run)
-    pipeline_spec = status.get("pipelineSpec") or {}
-    total = len(pipeline_spec.get("tasks") or []) + len(pipeline_spec.get("finally") or [])
-    total = total or len(status.get("childReferences") or [])
-    progress = _TASKS_COMPLETED.search(str(succeeded.get("message", "")))
-    verdict = succeeded.get("status")
-    return {
-        # the schema allows the three values only: anything else would be refused (422) forever
-        "status": verdict
-        if isinstance(verdict, str) and verdict in _CONDITION_STATUSES
-        else ConditionStatus.UNKNOWN,
-        "reason": mirrored_message(succeeded.get("reason", ""), _MIRRORED_REASON_MAX_BYTES),
-        "message": mirrored_message(succeeded.get("message", "")),
-        "completedTasks": int(progress.group(1)) if progress else 0,
-        "totalTasks": total,
-    }
-
-
 def _duration(status: Object, end: datetime) -> str:
     started = parse_time(status.get("startTime"))
     return format_go_duration(max(0.0, (end - started).total_seconds())) if started else "0s"
 
 
 def _finished_metrics(
-    stored: Object, outcome: Outcome, pipeline_run: Object | None, now: datetime
+    stored: Object, outcome: Outcome, verdict_at: datetime | None, now: datetime
 ) -> None:
     metrics.EXECUTIONS_TOTAL.labels(outcome=outcome).inc()
     status = stored.get("status") or {}
@@ -377,16 +358,9 @@ def _finished_metrics(
         metrics.EXECUTION_DURATION.labels(outcome=outcome).observe(
             max(0.0, (ended - started).total_seconds())
         )
-    if pipeline_run is not None:
-        verdict = succeeded_condition(pipeline_run)
-        # only a Tekton verdict has a transition to measure from (not the DeadlineExceeded net)
-        transitioned = (
-            parse_time(verdict.get("lastTransitionTime"))
-            if verdict.get("status") in ("True", "False")
-            else None
-        )
-        if transitioned is not None:
-            metrics.STATUS_SYNC_LATENCY.observe(max(0.0, (now - transitioned).total_seconds()))
+    # only an engine's verdict has a transition to measure from (not the DeadlineExceeded net)
+    if verdict_at is not None:
+        metrics.STATUS_SYNC_LATENCY.observe(max(0.0, (now - verdict_at).total_seconds()))
 
 
 def _audit(deps: Dependencies, event_type: EventType, wfe: Object) -> None:

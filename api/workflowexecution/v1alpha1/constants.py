@@ -34,6 +34,16 @@ ANNOTATION_WORKFLOW_EXECUTION_UID: Final = "kubernaut.ai/workflow-execution-uid"
 ANNOTATION_CONTAINER_DIGEST: Final = "kubernaut.ai/container-digest"
 
 
+class ExecutionEngine(StrEnum):
+    """`spec.workflowRef.executionEngine`: what runs the workflow (absent means Tekton)."""
+
+    TEKTON = "tekton"
+    JOB = "job"
+
+
+DEFAULT_EXECUTION_ENGINE: Final = ExecutionEngine.TEKTON
+
+
 class Phase(StrEnum):
     """Lifecycle phase of a WorkflowExecution (`status.phase`; empty means Pending)."""
 
@@ -71,6 +81,7 @@ class FailureReason(StrEnum):
     TASK_FAILED = "TaskFailed"
     CANCELLED = "Cancelled"
     PIPELINE_RUN_DELETED = "PipelineRunDeleted"
+    UNSUPPORTED_ENGINE = "UnsupportedEngine"
     UNKNOWN = "Unknown"
 
 

@@ -57,3 +57,13 @@ __all__ = [
     "TARGET_RESOURCE_MAX_LENGTH",
     "TARGET_RESOURCE_PATTERN",
 ]
+
+# A resource.Quantity as a string (Kubernetes' own pattern): "100m", "64Mi", "1.5", "2e3".
+_QUANTITY_NUMBER: Final = r"(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
+QUANTITY_PATTERN: Final = (
+    rf"^(\+|-)?{_QUANTITY_NUMBER}(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?{_QUANTITY_NUMBER}))?$"
+)
+# A container resource name: "cpu", "memory", "ephemeral-storage", or an extended "vendor/name".
+RESOURCE_NAME_PATTERN: Final = (
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$"
+)

@@ -13,7 +13,9 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -21,6 +23,7 @@ from .constants import (
     API_VERSION,
     KIND,
     ConditionStatus,
+    ExecutionEngine,
     FailureReason,
     Outcome,
     Phase,
@@ -35,6 +38,8 @@ from .patterns import (
     GO_DURATION_PATTERN,
     OCI_REFERENCE_PATTERN,
     PARAMETER_NAME_PATTERN,
+    QUANTITY_PATTERN,
+    RESOURCE_NAME_PATTERN,
     TARGET_RESOURCE_MAX_LENGTH,
     TARGET_RESOURCE_PATTERN,
 )
@@ -64,6 +69,40 @@ Time = Annotated[AwareDatetime, PlainSerializer(_format_time, return_type=str, w
 """A metav1.Time: a timezone-aware instant, serialised as RFC 3339 UTC with second precision."""
 
 ParameterName = Annotated[str, StringConstraints(pattern=PARAMETER_NAME_PATTERN)]
+Quantity = Annotated[
+    int | Annotated[str, StringConstraints(pattern=QUANTITY_PATTERN)],
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "integer"}, {"type": "string"}],
+            "pattern": QUANTITY_PATTERN,
+            "x-kubernetes-int-or-string": True,
+        }
+    ),
+]
+"""A resource.Quantity: an integer or a string such as "100m", "64Mi"."""
+ResourceName = Annotated[str, StringConstraints(pattern=RESOURCE_NAME_PATTERN)]
+# a container has a handful of resources; the bound keeps the CEL key rule cheap
+MAX_RESOURCE_NAMES: Final = 16
+RESOURCE_NAMES_MESSAGE: Final = (
+    f"resource names must be like cpu, memory or vendor.example/gpu (match {RESOURCE_NAME_PATTERN})"
+)
+
+
+def _resource_list() -> Any:
+    return Field(
+        default=None,
+        max_length=MAX_RESOURCE_NAMES,
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": f"self.all(k, k.matches('{RESOURCE_NAME_PATTERN}'))",
+                    "message": RESOURCE_NAMES_MESSAGE,
+                }
+            ]
+        },
+    )
+
+
 ParameterValue = Annotated[str, StringConstraints(max_length=MAX_PARAMETER_VALUE_LENGTH)]
 
 
@@ -100,18 +139,56 @@ class RemediationRequestRef(APIModel):
     """UID of the RemediationRequest."""
 
 
+RESOURCES_NEED_JOB_MESSAGE: Final = "resources is only supported with executionEngine: job"
+
+
 class WorkflowRef(APIModel):
-    """Which workflow to run and where its Tekton Pipeline is packaged."""
+    """Which workflow to run, where it is packaged, and which engine runs it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!has(self.resources) || "
+                    "(has(self.executionEngine) && self.executionEngine == 'job')",
+                    "message": RESOURCES_NEED_JOB_MESSAGE,
+                }
+            ]
+        }
+    )
 
     workflow_id: str = Field(min_length=1, max_length=253)
     """Catalogue id of the workflow; with the target it keys the cooldown."""
     version: str = Field(min_length=1)
     """Version of the workflow in the catalogue."""
     container_image: str = Field(pattern=OCI_REFERENCE_PATTERN)
-    """OCI reference of the Tekton bundle holding the Pipeline:
-    registry/repo[:tag][@sha256:digest]."""
+    """OCI reference registry/repo[:tag][@sha256:digest]: the Tekton bundle holding the Pipeline,
+    or the Job's container image (executionEngine job)."""
     container_digest: str | None = Field(default=None, pattern=CONTAINER_DIGEST_PATTERN)
-    """Expected digest of the bundle (sha256:<64 hex>), recorded on the PipelineRun."""
+    """Expected digest of the image (sha256:<64 hex>): the reference is pinned to it, and it is
+    recorded on the PipelineRun or Job."""
+    execution_engine: ExecutionEngine | None = None
+    """What runs the workflow: tekton (when unset; a PipelineRun from the bundle in containerImage)
+    or job (a Kubernetes Job running containerImage as its single container, parameters as
+    environment variables)."""
+    resources: ContainerResources | None = None
+    """Container resources of the Job (executionEngine job only; a Tekton workflow sets its
+    steps' resources in its Pipeline)."""
+
+    @model_validator(mode="after")
+    def _resources_need_job(self) -> Self:
+        if self.resources is not None and self.execution_engine != ExecutionEngine.JOB:
+            raise ValueError(RESOURCES_NEED_JOB_MESSAGE)
+        return self
+
+
+class ContainerResources(APIModel):
+    """Requests and limits of the Job's container (corev1.ResourceRequirements without claims)."""
+
+    requests: dict[ResourceName, Quantity] | None = _resource_list()
+    """Minimum resources the container needs, e.g. {cpu: 100m, memory: 64Mi}."""
+    limits: dict[ResourceName, Quantity] | None = _resource_list()
+    """Maximum resources the container may use; above the memory limit it is OOMKilled."""
 
 
 class ExecutionConfig(APIModel):

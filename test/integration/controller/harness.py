@@ -22,6 +22,7 @@ from wfe.audit.events import AuditEvent
 from wfe.audit.recorder import AuditRecorder, Recorder
 from wfe.audit.sink import AuditDeliveryError
 from wfe.audit.spool import MemorySpool
+from wfe.controller.engines import EngineRegistry
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.pipelinerun import ExecutionSettings
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
@@ -295,11 +296,13 @@ def start_controller(
     audit: Recorder | None = None,
     max_cooldown_seconds: float | None = None,
     create_retry_window_seconds: float = CREATE_RETRY_WINDOW_SECONDS,
+    engines: Sequence[str] = ("tekton",),
 ) -> RunningController:
     """Builds the controller as the entry point does, for ``cluster``'s namespaces, and starts it.
 
     Its clock runs in real time until the test freezes it (``running.clock.set``). It audits to
     ``audit_sink`` (an in-memory store) unless the test brings its own recorder (``audit``).
+    ``engines``: the execution engines it serves (``--engines``).
     """
     if audit is not None and audit_sink is not None:
         raise ValueError("pass either an audit recorder or an audit sink, not both")
@@ -332,6 +335,7 @@ def start_controller(
         watch_namespace=cluster.namespace,
         max_concurrent_reconciles=max_concurrent_reconciles,
         clock=clock,
+        engines=EngineRegistry.of(engines),
     )
     running = RunningController(controller, cache, events, recorder, settings, clock, audit_sink)
     recorder.start()

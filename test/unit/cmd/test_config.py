@@ -155,3 +155,19 @@ def test_no_traceback_reaches_the_terminal() -> None:
 def test_the_binary_exits_2_on_a_bad_flag(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--default-timeout", "-"]) == EXIT_BAD_CONFIG
     assert "--default-timeout" in capsys.readouterr().err
+
+
+def test_engines_default_to_tekton_and_name_known_engines_only() -> None:
+    assert parse([], environ={}).engine_names == ("tekton",)
+    assert parse(["--engines", "tekton, job"], environ={}).engine_names == ("tekton", "job")
+    assert parse(["--engines=job"], environ={}).engine_names == ("job",)
+    for bad, says in (("argo", "unknown engine"), ("", "at least one"), ("job,job", "twice")):
+        with pytest.raises(ConfigurationError, match=says):
+            parse([f"--engines={bad}"], environ={})
+
+
+def test_the_engines_flag_knows_every_engine_module() -> None:
+    from wfe.config import _ENGINE_NAMES
+    from wfe.controller.engines import KNOWN_ENGINES
+
+    assert set(_ENGINE_NAMES) == set(KNOWN_ENGINES)

@@ -47,6 +47,9 @@ CONTROLLER_GRANTS: Grants = {
 EXECUTION_GRANTS: Grants = {
     ("tekton.dev", "pipelineruns"): {"create", "get", "list", "watch", "delete"},
     ("tekton.dev", "taskruns"): {"get", "list", "watch"},
+    # the Job engine: the Job is the lock; its pod is read (never watched) to explain a failure
+    ("batch", "jobs"): {"create", "get", "list", "watch", "delete"},
+    ("", "pods"): {"get", "list"},
 }
 METRICS_AUTH_GRANTS: Grants = {
     ("authentication.k8s.io", "tokenreviews"): {"create"},
@@ -119,7 +122,9 @@ def test_tekton_is_granted_in_the_default_execution_namespace_only() -> None:
     binding = find("RoleBinding", f"{CONTROLLER_ACCOUNT}-execution")
     assert binding["metadata"]["namespace"] == DEFAULTS.execution_namespace
     cluster_wide = [
-        role for role in ROLES if role["kind"] == "ClusterRole" and "tekton.dev" in str(role)
+        role
+        for role in ROLES
+        if role["kind"] == "ClusterRole" and ("tekton.dev" in str(role) or "jobs" in str(role))
     ]
     assert cluster_wide == []
 

@@ -23,6 +23,7 @@ EXPECTED_ADVICE: dict[FailureReason, str] = {
     FailureReason.TASK_FAILED: "logs",
     FailureReason.CANCELLED: "still needed",
     FailureReason.PIPELINE_RUN_DELETED: "who deleted the PipelineRun",
+    FailureReason.UNSUPPORTED_ENGINE: "--engines",
     FailureReason.UNKNOWN: "kubectl describe",
 }
 

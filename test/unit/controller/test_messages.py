@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from wfe.controller.engines.tekton import pipeline_run_summary
 from wfe.controller.messages import MIRRORED_MESSAGE_MAX_BYTES, mirrored_message
-from wfe.controller.transitions import pipeline_run_summary
 
 
 def test_a_short_clean_message_is_kept_as_it_is() -> None:

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from wfe.controller.engines.tekton import pipeline_run_summary
 from wfe.controller.failure.details import failure_details
 from wfe.controller.messages import MIRRORED_MESSAGE_MAX_BYTES
 from wfe.controller.sanitize import sanitize_text
-from wfe.controller.transitions import pipeline_run_summary
 
 from .tekton_fixtures import pipeline_run, step, task_run
 

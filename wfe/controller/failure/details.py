@@ -122,6 +122,11 @@ def controller_failure_details(
     )
 
 
+def render_failure(facts: FailureFacts) -> dict[str, Any]:
+    """failureDetails for ``facts`` gathered by an engine (the Job engine reads them from its pod)."""
+    return _render(facts)
+
+
 def _render(facts: FailureFacts) -> dict[str, Any]:
     # Tekton's text is the workflow author's text: sanitised before anyone reads it
     facts = replace(

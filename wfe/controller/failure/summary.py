@@ -49,8 +49,12 @@ RECOMMENDATIONS: Final[Mapping[FailureReason, str]] = MappingProxyType(
             "starting a new one."
         ),
         _R.PIPELINE_RUN_DELETED: (
-            "Find out who deleted the PipelineRun (API server audit log) and create a new "
+            "Find out who deleted the PipelineRun or Job (API server audit log) and create a new "
             "WorkflowExecution if the remediation is still needed."
+        ),
+        _R.UNSUPPORTED_ENGINE: (
+            "Run the workflow on an engine this controller serves (spec.workflowRef."
+            "executionEngine), or install that engine and add it to the controller's --engines."
         ),
         _R.UNKNOWN: (
             "Inspect the PipelineRun and its TaskRuns (kubectl describe, step logs) to find the "

@@ -16,7 +16,6 @@ from wfe.controller.finalizer import remove_finalizer
 from wfe.controller.messages import mirrored_message
 from wfe.controller.naming import pipeline_run_name
 from wfe.controller.pipelinerun import Owner, owner_of
-from wfe.controller.resources import PIPELINE_RUNS
 from wfe.runtime.client import ApiError, is_not_found
 from wfe.runtime.reconcile import Result
 
@@ -35,14 +34,15 @@ def handle_delete(deps: Dependencies, wfe: Object) -> Result:
             wfe,
             "Warning",
             EventReason.CLEANUP_FAILED,
-            mirrored_message(f"Could not delete the PipelineRun: {err.message}; retrying"),
+            mirrored_message(f"Could not delete the {_kind(deps, wfe)}: {err.message}; retrying"),
         )
         raise
     try:  # best effort: never blocks deletion
         deps.audit.record(build_event(EventType.WORKFLOW_DELETED, wfe, now=deps.clock()))
     except Exception:
         log.exception("audit of deletion failed")
-    what = f"PipelineRun {deleted} deleted" if deleted else "no PipelineRun to delete"
+    kind = _kind(deps, wfe)
+    what = f"{kind} {deleted} deleted" if deleted else f"no {kind} to delete"
     deps.events.event(
         wfe, "Normal", EventReason.WORKFLOW_EXECUTION_DELETED, f"WorkflowExecution deleted; {what}"
     )
@@ -50,17 +50,27 @@ def handle_delete(deps: Dependencies, wfe: Object) -> Result:
     return Result()
 
 
+def _kind(deps: Dependencies, wfe: Object) -> str:
+    engine = deps.engines.for_workflow_execution(wfe)
+    return engine.kind if engine is not None else "execution"
+
+
 def _delete_our_pipeline_run(deps: Dependencies, wfe: Object) -> str | None:
-    """Deletes the PipelineRun if it exists and is ours (stops a running execution). Idempotent."""
+    """Deletes the execution (PipelineRun, Job; propagation Background, so a Job's pod goes too) if
+    it exists and is ours (stops a running execution). Idempotent. Nothing to delete for an engine
+    this controller does not serve: it never created one."""
+    engine = deps.engines.for_workflow_execution(wfe)
+    if engine is None:
+        return None
     status = wfe.get("status") or {}
     ref = status.get("pipelineRunRef") or {}
     name = ref.get("name") or pipeline_run_name(deps.kinds.key(wfe["spec"]["targetResource"]))
     namespace = ref.get("namespace") or deps.settings.execution.execution_namespace
-    pipeline_run = deps.client.get_or_none(PIPELINE_RUNS, name, namespace)
+    pipeline_run = deps.client.get_or_none(engine.resource, name, namespace)
     if pipeline_run is None or owner_of(pipeline_run) != Owner.of(wfe):
         return None
     try:
-        deps.client.delete(PIPELINE_RUNS, name, namespace, uid=pipeline_run["metadata"]["uid"])
+        deps.client.delete(engine.resource, name, namespace, uid=pipeline_run["metadata"]["uid"])
     except ApiError as err:
         if not (is_not_found(err) or err.status == 409):
             raise

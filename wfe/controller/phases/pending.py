@@ -1,4 +1,5 @@
-"""Pending: validate, check the lock and cooldown, create (or adopt) the PipelineRun (SPEC §3, §4)."""
+"""Pending: validate, check the lock and cooldown, create (or adopt) the execution (a PipelineRun or
+a Job, by the WFE's engine) (SPEC §3, §4)."""
 
 from __future__ import annotations
 
@@ -20,14 +21,16 @@ from api.workflowexecution.v1alpha1.types import WorkflowExecutionSpec
 from wfe.controller import errors, transitions
 from wfe.controller.conditions import get_condition
 from wfe.controller.dependencies import Dependencies
+from wfe.controller.engines import ExecutionEngine
 from wfe.controller.errors import ErrorCategory
 from wfe.controller.failure.classification import FailureEvidence, classify
 from wfe.controller.failure.details import controller_failure_details
 from wfe.controller.lock import busy_conflict
 from wfe.controller.messages import mirrored_message
 from wfe.controller.naming import is_valid_label_value
-from wfe.controller.pipelinerun import Owner, build_pipeline_run, bundle_reference, owner_of
-from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
+from wfe.controller.phases.unsupported import fail_unsupported_engine
+from wfe.controller.pipelinerun import Owner, bundle_reference, owner_of
+from wfe.controller.resources import WORKFLOW_EXECUTIONS
 from wfe.controller.status import StaleDecisionError, phase_of
 from wfe.controller.timestamps import parse_time
 from wfe.runtime.client import ApiError, is_already_exists, is_forbidden, is_invalid, is_not_found
@@ -41,11 +44,16 @@ MAX_CREATE_ATTEMPTS = 3
 
 
 class StaleLockRetriesExhaustedError(Exception):
-    """The lock PipelineRun kept reappearing; the request is retried with backoff."""
+    """The lock (PipelineRun or Job) kept reappearing; the request is retried with backoff."""
 
 
 def handle_pending(deps: Dependencies, wfe: Object) -> Result:
     problem = validation_problem(wfe)
+    engine = deps.engines.for_workflow_execution(wfe) if problem is None else None
+    if problem is None and engine is None:
+        return fail_unsupported_engine(deps, wfe, started=False)
+    if problem is None and engine is not None:
+        problem = engine.validation_problem(wfe)
     if problem is not None:
         details = controller_failure_details(
             FailureReason.CONFIGURATION_ERROR,
@@ -60,33 +68,37 @@ def handle_pending(deps: Dependencies, wfe: Object) -> Result:
         errors.count(ErrorCategory.VALIDATION, "InvalidSpec")
         return Result()
 
+    assert engine is not None  # decided above: valid and served
     conflict = deps.lock.check(wfe)
     if conflict is not None:
         transitions.skip(deps, wfe, conflict)
         return Result()
 
     lock_key = deps.kinds.key(wfe["spec"]["targetResource"])
-    desired = build_pipeline_run(wfe, deps.settings.execution, lock_key)
+    desired = engine.build(wfe, deps.settings.execution, lock_key)
+    held = _held_by_another_engine(deps, wfe, engine, desired)
+    if held is not None:
+        return held
     for _attempt in range(MAX_CREATE_ATTEMPTS):
         try:
-            created = deps.client.create(PIPELINE_RUNS, desired)
+            created = deps.client.create(engine.resource, desired)
         except ApiError as err:
             if is_already_exists(err):
-                outcome = _resolve_existing(deps, wfe, desired)
+                outcome = _resolve_existing(deps, wfe, engine, desired)
                 if outcome is None:
                     continue  # stale lock removed: create again
                 return outcome
             if is_forbidden(err) and _refused_by_quota(err):
                 return _fail_quota_exceeded(deps, wfe, err)
             if is_forbidden(err):
-                return _fail_forbidden(deps, wfe, err)
+                return _fail_forbidden(deps, wfe, engine, err)
             if is_invalid(err):
-                return _fail_invalid_pipeline_run(deps, wfe, err)
-            return _create_failed(deps, wfe, desired, err)
+                return _fail_invalid_pipeline_run(deps, wfe, engine, err)
+            return _create_failed(deps, wfe, engine, desired, err)
         _record_created(deps, wfe, created)
         return Result()
     raise StaleLockRetriesExhaustedError(
-        f"PipelineRun {desired['metadata']['name']} kept reappearing after stale-lock removal"
+        f"{engine.kind} {desired['metadata']['name']} kept reappearing after stale-lock removal"
     )
 
 
@@ -119,23 +131,49 @@ def validation_problem(wfe: Object) -> str | None:
         )
     workflow_ref = wfe["spec"]["workflowRef"]
     try:
+        # the image as pinned: a PipelineRun's bundle, a Job's container image
         bundle_reference(workflow_ref["containerImage"], workflow_ref.get("containerDigest"))
     except ValueError as err:
         return f"{err}. Fix the WorkflowExecution and create it again."
     return None
 
 
-def _resolve_existing(deps: Dependencies, wfe: Object, desired: Object) -> Result | None:
-    """The AlreadyExists decision table of SPEC §3. None means: the stale lock is gone, create again."""
+def _held_by_another_engine(
+    deps: Dependencies, wfe: Object, engine: ExecutionEngine, desired: Object
+) -> Result | None:
+    """One target, one execution across engines: the lock name is the same for a PipelineRun and
+    a Job, but the API server only refuses a duplicate of the same kind. So an execution of that
+    name under another served engine is decided on like an AlreadyExists (read live: the
+    WorkflowExecution index already said the target is free, so only a race or debris is left)."""
+    for other in deps.engines:
+        if other.name == engine.name:
+            continue
+        outcome = _resolve_existing(deps, wfe, other, desired, adopt=False)
+        if outcome is not None:
+            return outcome
+    return None
+
+
+def _resolve_existing(
+    deps: Dependencies,
+    wfe: Object,
+    engine: ExecutionEngine,
+    desired: Object,
+    *,
+    adopt: bool = True,
+) -> Result | None:
+    """The AlreadyExists decision table of SPEC §3. None means: the stale lock is gone (or there
+    was none), create again. ``adopt=False``: an execution of another engine is never ours to run
+    on, even with our labels; it is removed like a stale lock."""
     meta = desired["metadata"]
-    existing = deps.client.get_or_none(PIPELINE_RUNS, meta["name"], meta["namespace"])
+    existing = deps.client.get_or_none(engine.resource, meta["name"], meta["namespace"])
     if existing is None:
         return None  # deleted between our create and get: try again
     owner = owner_of(existing)
-    if owner == Owner.of(wfe):
+    if owner == Owner.of(wfe) and adopt:
         transitions.start_running(deps, wfe, existing, adopted=True)
         return Result()
-    if owner is not None:
+    if owner is not None and owner != Owner.of(wfe):
         holder = deps.client.get_or_none(WORKFLOW_EXECUTIONS, owner.name, owner.namespace)
         if holder is not None and holder["metadata"].get("uid") == owner.uid:
             holder_phase = phase_of(holder)
@@ -149,10 +187,10 @@ def _resolve_existing(deps: Dependencies, wfe: Object, desired: Object) -> Resul
                 transitions.skip(deps, wfe, cooling)
                 return Result()
     # unlabelled debris, an owner that is gone, or an owner that is terminal: a stale lock
-    log.info("removing stale lock", pipeline_run=meta["name"], owner=str(owner))
+    log.info("removing stale lock", kind=engine.kind, pipeline_run=meta["name"], owner=str(owner))
     try:
         deps.client.delete(
-            PIPELINE_RUNS, meta["name"], meta["namespace"], uid=existing["metadata"].get("uid")
+            engine.resource, meta["name"], meta["namespace"], uid=existing["metadata"].get("uid")
         )
     except ApiError as err:
         if not (is_not_found(err) or err.status == 409):  # gone, or replaced meanwhile: re-decide
@@ -160,7 +198,9 @@ def _resolve_existing(deps: Dependencies, wfe: Object, desired: Object) -> Resul
     return None
 
 
-def _create_failed(deps: Dependencies, wfe: Object, desired: Object, err: ApiError) -> Result:
+def _create_failed(
+    deps: Dependencies, wfe: Object, engine: ExecutionEngine, desired: Object, err: ApiError
+) -> Result:
     """A create that failed for any other reason (namespace missing, Tekton gone, API server
     trouble): visible on the object at once, retried within --create-retry-window (counted from
     the first failure, kept in the condition), then Failed (SPEC §7)."""
@@ -169,9 +209,9 @@ def _create_failed(deps: Dependencies, wfe: Object, desired: Object, err: ApiErr
     now = deps.clock()
     first_failure = _first_create_failure(wfe) or now
     elapsed = max(0.0, (now - first_failure).total_seconds())
-    cause = missing_prerequisite(err, meta["namespace"])
+    cause = missing_prerequisite(err, meta["namespace"], engine)
     message = mirrored_message(
-        f"Creating PipelineRun {meta['namespace']}/{meta['name']} failed: "
+        f"Creating {engine.kind} {meta['namespace']}/{meta['name']} failed: "
         f"{cause or err.message or err}"
     )
     if elapsed >= window:
@@ -200,7 +240,7 @@ def _create_failed(deps: Dependencies, wfe: Object, desired: Object, err: ApiErr
     # window by up to as much again; retry at most a minute apart (or after Retry-After), and once
     # more exactly when the window ends, so the verdict comes when the window says.
     errors.count_exception(err)
-    log.warning("PipelineRun create failed, retrying", error=str(err), elapsed=round(elapsed, 1))
+    log.warning(f"{engine.kind} create failed, retrying", error=str(err), elapsed=round(elapsed, 1))
     delay = max(_CREATE_RETRY_MAX_DELAY, err.retry_after_seconds or 0.0)
     return Result(requeue_after=max(min(delay, remaining), 0.001))
 
@@ -221,9 +261,11 @@ def _first_create_failure(wfe: Object) -> datetime | None:
     return parse_time(condition.get("lastTransitionTime"))
 
 
-def missing_prerequisite(err: ApiError, namespace: str) -> str | None:
-    """A configuration problem a retry alone will not fix: the execution namespace, or Tekton's
-    PipelineRun API, is missing. None for anything else (API server trouble)."""
+def missing_prerequisite(
+    err: ApiError, namespace: str, engine: ExecutionEngine | None = None
+) -> str | None:
+    """A configuration problem a retry alone will not fix: the execution namespace, or the engine's
+    API (Tekton's PipelineRun), is missing. None for anything else (API server trouble)."""
     if not is_not_found(err):
         return None
     details = err.body.get("details") or {}
@@ -232,22 +274,27 @@ def missing_prerequisite(err: ApiError, namespace: str) -> str | None:
             f"the execution namespace {namespace} does not exist; create it or fix "
             "--execution-namespace"
         )
+    if engine is not None and engine.name != "tekton":
+        return f"the {engine.kind} API ({engine.resource.api_version}) is not served"
     return (
         "the Tekton PipelineRun API (tekton.dev/v1) is not served; Tekton Pipelines must be "
         "installed"
     )
 
 
-def _fail_forbidden(deps: Dependencies, wfe: Object, err: ApiError) -> Result:
+def _fail_forbidden(
+    deps: Dependencies, wfe: Object, engine: ExecutionEngine, err: ApiError
+) -> Result:
     errors.count(ErrorCategory.PERMISSION, "Forbidden")
     execution = deps.settings.execution
     service_account = (wfe["spec"].get("executionConfig") or {}).get(
         "serviceAccountName"
     ) or execution.default_service_account
     message = (
-        f"Forbidden to create the PipelineRun in namespace {execution.execution_namespace} "
+        f"Forbidden to create the {engine.kind} in namespace {execution.execution_namespace} "
         f"(runner service account {service_account}): {err.message}. Grant the controller "
-        f"'create' on tekton.dev pipelineruns in {execution.execution_namespace}."
+        f"'create' on {engine.resource.group or 'core'} {engine.resource.plural} in "
+        f"{execution.execution_namespace}."
     )
     details = controller_failure_details(
         FailureReason.FORBIDDEN, message, now=deps.clock(), was_execution_failure=False
@@ -278,9 +325,11 @@ def _fail_quota_exceeded(deps: Dependencies, wfe: Object, err: ApiError) -> Resu
     return Result()
 
 
-def _fail_invalid_pipeline_run(deps: Dependencies, wfe: Object, err: ApiError) -> Result:
-    errors.count(ErrorCategory.VALIDATION, "InvalidPipelineRun")
-    message = f"The API server rejected the PipelineRun built from this spec: {err.message}"
+def _fail_invalid_pipeline_run(
+    deps: Dependencies, wfe: Object, engine: ExecutionEngine, err: ApiError
+) -> Result:
+    errors.count(ErrorCategory.VALIDATION, f"Invalid{engine.kind}")
+    message = f"The API server rejected the {engine.kind} built from this spec: {err.message}"
     details = controller_failure_details(
         FailureReason.CONFIGURATION_ERROR, message, now=deps.clock(), was_execution_failure=False
     )

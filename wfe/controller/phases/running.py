@@ -1,4 +1,5 @@
-"""Running: mirror the PipelineRun into the status until Tekton gives a verdict (SPEC §5)."""
+"""Running: mirror the execution (PipelineRun, Job) into the status until its engine gives a
+verdict (SPEC §5)."""
 
 from __future__ import annotations
 
@@ -9,30 +10,39 @@ from api.workflowexecution.v1alpha1.duration import format_go_duration
 from wfe.controller import errors, transitions
 from wfe.controller.cache_gauges import execution_timeout_seconds
 from wfe.controller.dependencies import Dependencies
+from wfe.controller.engines import ExecutionEngine, Verdict
 from wfe.controller.errors import ErrorCategory
-from wfe.controller.failure.details import controller_failure_details, failure_details
+from wfe.controller.failure.details import controller_failure_details
+from wfe.controller.phases.unsupported import fail_unsupported_engine
 from wfe.controller.pipelinerun import Owner, owner_of
-from wfe.controller.resources import PIPELINE_RUNS, TASK_RUNS
-from wfe.controller.tekton_status import succeeded_condition
 from wfe.controller.timestamps import parse_time
 from wfe.runtime.reconcile import Result
 
 Object = dict[str, Any]
+# who gives the verdict, and what to check when it never comes
+_VERDICT_GIVERS = {
+    "tekton": ("Tekton", "the Tekton controller"),
+    "job": ("the Job controller", "kube-controller-manager's Job controller"),
+}
 
 
 def handle_running(deps: Dependencies, wfe: Object) -> Result:
+    engine = deps.engines.for_workflow_execution(wfe)
+    if engine is None:
+        return fail_unsupported_engine(deps, wfe, started=True)
+    resource = engine.resource
     ref = (wfe.get("status") or {}).get("pipelineRunRef") or {}
     name = ref.get("name")
     namespace = ref.get("namespace") or deps.settings.execution.execution_namespace
-    pipeline_run = deps.reader.get(PIPELINE_RUNS, name, namespace) if name else None
+    pipeline_run = deps.reader.get(resource, name, namespace) if name else None
     if name and (pipeline_run is None or owner_of(pipeline_run) != Owner.of(wfe)):
         # The cache may lag: not seen ours yet, or still holding the previous holder's PipelineRun
         # of the same name (stale lock deleted and re-created while the watch was behind). Only a
         # live GET may conclude that ours is gone.
-        pipeline_run = deps.client.get_or_none(PIPELINE_RUNS, name, namespace)
+        pipeline_run = deps.client.get_or_none(resource, name, namespace)
     if pipeline_run is None or owner_of(pipeline_run) != Owner.of(wfe):
         message = (
-            f"PipelineRun {namespace}/{name} was deleted (or replaced) before it finished; the "
+            f"{engine.kind} {namespace}/{name} was deleted (or replaced) before it finished; the "
             "remediation may have stopped part-way. Inspect the target before trying again."
         )
         started = parse_time((wfe.get("status") or {}).get("startTime"))
@@ -46,27 +56,26 @@ def handle_running(deps: Dependencies, wfe: Object) -> Result:
         transitions.fail(deps, wfe, details)
         return Result()
 
-    succeeded = succeeded_condition(pipeline_run)
-    verdict = succeeded.get("status")
-    if verdict == "True":
+    verdict = engine.verdict(pipeline_run)
+    if verdict == Verdict.SUCCEEDED:
         transitions.complete(deps, wfe, pipeline_run)
         return Result()
-    if verdict == "False":
-        details = failure_details(pipeline_run, _task_runs(deps, pipeline_run), deps.clock())
+    if verdict == Verdict.FAILED:
+        details = engine.failure_details(deps.client, pipeline_run, deps.clock())
         transitions.fail(deps, wfe, details, pipeline_run=pipeline_run)
         errors.count(ErrorCategory.EXECUTION, str(details["reason"]))  # never retried (SPEC §7)
         return Result()
 
-    return _still_running(deps, wfe, pipeline_run)
+    return _still_running(deps, wfe, engine, pipeline_run)
 
 
-def _still_running(deps: Dependencies, wfe: Object, pipeline_run: Object) -> Result:
+def _still_running(
+    deps: Dependencies, wfe: Object, engine: ExecutionEngine, pipeline_run: Object
+) -> Result:
     """No verdict yet: mirror progress, and fail past timeout + grace (the safety net)."""
-    # nothing to mirror until Tekton has touched the PipelineRun (saves a write per workflow)
-    has_verdict_condition = bool(succeeded_condition(pipeline_run))
     stored = (
         transitions.update_pipeline_run_status(deps, wfe, pipeline_run)
-        if has_verdict_condition
+        if engine.has_progress(pipeline_run)
         else wfe
     )
     started = parse_time((stored.get("status") or {}).get("startTime"))
@@ -75,13 +84,15 @@ def _still_running(deps: Dependencies, wfe: Object, pipeline_run: Object) -> Res
     timeout = _timeout_seconds(deps, wfe)
     deadline = timeout + deps.settings.timeout_grace_seconds
     elapsed = (deps.clock() - started).total_seconds()
+    who, check = _VERDICT_GIVERS.get(engine.name, (engine.name, f"the {engine.name} engine"))
     if elapsed < deadline:
         # PipelineRun changes arrive through the watch; this wake-up is only the safety net
         return Result(requeue_after=deadline - elapsed)
     message = (
-        f"No verdict from Tekton {format_go_duration(elapsed)} after start (timeout "
+        f"No verdict from {who} "
+        f"{format_go_duration(elapsed)} after start (timeout "
         f"{format_go_duration(timeout)} plus {format_go_duration(deps.settings.timeout_grace_seconds)} "
-        "grace). The controller gave up waiting; check the Tekton controller and the PipelineRun."
+        f"grace). The controller gave up waiting; check {check} and the {engine.kind}."
     )
     details = controller_failure_details(
         FailureReason.DEADLINE_EXCEEDED,
@@ -96,16 +107,3 @@ def _still_running(deps: Dependencies, wfe: Object, pipeline_run: Object) -> Res
 
 def _timeout_seconds(deps: Dependencies, wfe: Object) -> float:
     return execution_timeout_seconds(wfe, deps.settings.execution.default_timeout_seconds)
-
-
-def _task_runs(deps: Dependencies, pipeline_run: Object) -> list[Object]:
-    """The TaskRuns of a failed PipelineRun, read live (failure is rare; accuracy matters)."""
-    namespace = pipeline_run["metadata"]["namespace"]
-    found: list[Object] = []
-    for reference in (pipeline_run.get("status") or {}).get("childReferences") or []:
-        if reference.get("kind", "TaskRun") != "TaskRun" or not reference.get("name"):
-            continue
-        task_run = deps.client.get_or_none(TASK_RUNS, reference["name"], namespace)
-        if task_run is not None:
-            found.append(task_run)
-    return found

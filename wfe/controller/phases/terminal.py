@@ -14,7 +14,6 @@ from wfe.controller.conditions import is_true
 from wfe.controller.dependencies import Dependencies
 from wfe.controller.lock import lock_seconds_left
 from wfe.controller.pipelinerun import Owner, owner_of
-from wfe.controller.resources import PIPELINE_RUNS
 from wfe.runtime.client import ApiError, is_not_found
 from wfe.runtime.reconcile import Result
 
@@ -90,26 +89,35 @@ def _release_lock_after_cooldown(deps: Dependencies, wfe: Object) -> Result:
     ref = (wfe.get("status") or {}).get("pipelineRunRef") or {}
 
     namespace = ref.get("namespace") or deps.settings.execution.execution_namespace
-    pipeline_run = deps.client.get_or_none(PIPELINE_RUNS, ref["name"], namespace)
+    engine = deps.engines.for_workflow_execution(wfe)
+    if engine is None:
+        # never created (UnsupportedEngine), or the controller no longer serves the engine
+        what = f"no execution of an engine this controller serves holds {namespace}/{ref['name']}"
+        transitions.release_lock(deps, wfe, _released(deps, wfe, what))
+        return Result()
+    pipeline_run = deps.client.get_or_none(engine.resource, ref["name"], namespace)
     ours = False
     if pipeline_run is not None and owner_of(pipeline_run) == Owner.of(wfe):
         ours = True
         try:
             deps.client.delete(
-                PIPELINE_RUNS, ref["name"], namespace, uid=pipeline_run["metadata"]["uid"]
+                engine.resource, ref["name"], namespace, uid=pipeline_run["metadata"]["uid"]
             )
         except ApiError as err:
             if not (is_not_found(err) or err.status == 409):
                 raise
     what = (
-        f"PipelineRun {namespace}/{ref['name']} deleted"
+        f"{engine.kind} {namespace}/{ref['name']} deleted"
         if ours
-        else f"PipelineRun {namespace}/{ref['name']} already gone or now held by another execution"
+        else f"{engine.kind} {namespace}/{ref['name']} already gone or now held by another execution"
     )
-    message = (
+    transitions.release_lock(deps, wfe, _released(deps, wfe, what))
+    log.info("lock released", pipeline_run=ref["name"])
+    return Result()
+
+
+def _released(deps: Dependencies, wfe: Object, what: str) -> str:
+    return (
         f"Cooldown of {format_go_duration(deps.settings.cooldown_seconds)} over: {what}; "
         f"{wfe['spec']['targetResource']} may be remediated again."
     )
-    transitions.release_lock(deps, wfe, message)
-    log.info("lock released", pipeline_run=ref["name"])
-    return Result()
