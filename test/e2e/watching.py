@@ -11,13 +11,16 @@ from wfe.runtime.client import Client, WatchStream
 
 
 class PipelineRunCreations:
-    """Counts every PipelineRun ADDED in a namespace from now on (a context manager)."""
+    """Counts every PipelineRun ADDED in a namespace from now on, and keeps the last version of
+    each one seen (a context manager): a run's verdict stays readable after the controller
+    released the lock by deleting it."""
 
     def __init__(self, admin: Client, namespace: str):
         self._admin = admin
         self._namespace = namespace
         self._added: Counter[str] = Counter()
         self._uids: set[str] = set()
+        self._latest: dict[str, dict[str, object]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._stream: WatchStream | None = None
@@ -46,6 +49,11 @@ class PipelineRunCreations:
         with self._lock:
             return list(self._added.elements())
 
+    def latest(self, name: str) -> dict[str, object] | None:
+        """The last version of PipelineRun ``name`` seen since entering (deleted ones included)."""
+        with self._lock:
+            return self._latest.get(name)
+
     def _run(self) -> None:
         while not self._stop.is_set():
             self._stream = self._admin.watch(
@@ -59,8 +67,10 @@ class PipelineRunCreations:
                     meta = event.object.get("metadata", {})
                     if meta.get("resourceVersion"):
                         self._resource_version = meta["resourceVersion"]
-                    if event.type == "ADDED" and meta.get("uid") not in self._uids:
-                        with self._lock:
+                    with self._lock:
+                        if event.type in ("ADDED", "MODIFIED", "DELETED") and meta.get("name"):
+                            self._latest[meta["name"]] = event.object
+                        if event.type == "ADDED" and meta.get("uid") not in self._uids:
                             self._uids.add(meta["uid"])
                             self._added[meta["name"]] += 1
             except Exception:
