@@ -119,6 +119,28 @@ class CooldownRow:
         }
 
 
+def _lock_view(
+    wfes: Iterable[Object],
+    cooldown_seconds: float,
+    now: datetime,
+    target: str | None,
+    max_cooldown_seconds: float | None,
+    kinds: KindNames,
+) -> tuple[ListedIndex, LockChecker, list[str]]:
+    """The listed WFEs indexed by canonical target, the controller's own lock checker over them,
+    and the targets to show (one when ``target`` is given, however its kind is written)."""
+    index = ListedIndex(wfes, kinds)
+    checker = LockChecker(
+        index,
+        cooldown_seconds,
+        lambda: now,
+        max_cooldown_seconds=max_cooldown_seconds,
+        target_key=kinds.key,
+    )
+    wanted = kinds.key(target) if target is not None else None
+    return index, checker, [t for t in index.targets() if wanted is None or t == wanted]
+
+
 def lock_rows(
     wfes: Iterable[Object],
     cooldown_seconds: float,
@@ -131,19 +153,11 @@ def lock_rows(
     """One row per locked target. A Running holder is the one the controller would name in a
     ResourceBusy skip; otherwise a terminal execution whose PipelineRun is kept until its cooldown
     ends (the most recently started one, should two still claim it)."""
-    index = ListedIndex(wfes, kinds)
-    checker = LockChecker(
-        index,
-        cooldown_seconds,
-        lambda: now,
-        max_cooldown_seconds=max_cooldown_seconds,
-        target_key=kinds.key,
+    index, checker, targets = _lock_view(
+        wfes, cooldown_seconds, now, target, max_cooldown_seconds, kinds
     )
-    target = kinds.key(target) if target is not None else None
     rows = []
-    for each in index.targets():
-        if target is not None and each != target:
-            continue
+    for each in targets:
         conflict = checker.check(_newcomer(each))
         if conflict is not None and conflict.reason == SkipReason.RESOURCE_BUSY:
             busy = conflict.details["conflictingWorkflow"]
@@ -175,19 +189,11 @@ def cooldown_rows(
 ) -> list[CooldownRow]:
     """Every target and workflow a new execution of which the controller would skip now as
     RecentlyRemediated, with the time left."""
-    index = ListedIndex(wfes, kinds)
-    checker = LockChecker(
-        index,
-        cooldown_seconds,
-        lambda: now,
-        max_cooldown_seconds=max_cooldown_seconds,
-        target_key=kinds.key,
+    index, checker, targets = _lock_view(
+        wfes, cooldown_seconds, now, target, max_cooldown_seconds, kinds
     )
-    target = kinds.key(target) if target is not None else None
     rows = []
-    for each in index.targets():
-        if target is not None and each != target:
-            continue
+    for each in targets:
         on_target = index.on_target(each)
         for workflow_id in sorted({o["spec"]["workflowRef"]["workflowId"] for o in on_target}):
             conflict = checker.recent_remediation(_newcomer(each, workflow_id), on_target)

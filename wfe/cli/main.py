@@ -15,8 +15,8 @@ import structlog
 
 from api.workflowexecution.v1alpha1.duration import parse_go_duration
 from wfe.cli import explain
-from wfe.cli.locks import cooldown_rows, lock_rows
-from wfe.cli.printing import dump, wants_colour
+from wfe.cli.locks import CooldownRow, LockRow, cooldown_rows, lock_rows
+from wfe.cli.printing import Table, dump, wants_colour
 from wfe.cli.reader import ClusterReader, default_namespace
 from wfe.cli.tables import cooldowns_table, get_table, locks_table
 from wfe.runtime.client import ApiConnectionError, ApiError, ConfigError
@@ -169,31 +169,50 @@ def run_locks(args: argparse.Namespace, reader: ClusterReader, out: TextIO) -> i
         max_cooldown_seconds=args.max_cooldown_seconds,
         kinds=reader.kind_names(),
     )
-    if args.output in ("json", "yaml"):
-        out.write(dump({"kind": "LockList", "items": [r.as_dict() for r in rows]}, args.output))
-        return EXIT_OK
-    if not rows:
-        return _nothing("No locks held.")
-    out.write(locks_table(rows, now, wide=args.output == "wide").render(wants_colour(out)))
-    return EXIT_OK
+    return _print_view(
+        args,
+        out,
+        "LockList",
+        rows,
+        "No locks held.",
+        lambda wide: locks_table(rows, now, wide=wide),
+    )
 
 
 def run_cooldowns(args: argparse.Namespace, reader: ClusterReader, out: TextIO) -> int:
-    now = _now()
     rows = cooldown_rows(
         reader.workflow_executions(_lock_scope(args)),
         args.cooldown_seconds,
-        now,
+        _now(),
         args.target,
         max_cooldown_seconds=args.max_cooldown_seconds,
         kinds=reader.kind_names(),
     )
+    return _print_view(
+        args,
+        out,
+        "CooldownList",
+        rows,
+        "No cooldowns running.",
+        lambda wide: cooldowns_table(rows, wide=wide),
+    )
+
+
+def _print_view(
+    args: argparse.Namespace,
+    out: TextIO,
+    list_kind: str,
+    rows: Sequence[LockRow] | Sequence[CooldownRow],
+    nothing: str,
+    table: Callable[[bool], Table],
+) -> int:
+    """kubectl's -o json|yaml (a List, even when empty), else a table, or a line on stderr."""
     if args.output in ("json", "yaml"):
-        out.write(dump({"kind": "CooldownList", "items": [r.as_dict() for r in rows]}, args.output))
+        out.write(dump({"kind": list_kind, "items": [r.as_dict() for r in rows]}, args.output))
         return EXIT_OK
     if not rows:
-        return _nothing("No cooldowns running.")
-    out.write(cooldowns_table(rows, wide=args.output == "wide").render(wants_colour(out)))
+        return _nothing(nothing)
+    out.write(table(args.output == "wide").render(wants_colour(out)))
     return EXIT_OK
 
 
