@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import ssl
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.controller_binary import ControllerProcess, controller_binary
 from support.envtest_assets import PROJECT_CRDS, envtest_assets
 from support.wait import wait_for
 
 from wfe.cmd import EXIT_STARTUP_FAILED, StartupError, main, start_up_checks
 from wfe.controller.engines import EngineRegistry
-from wfe.runtime.envtest import ControlPlane, processes
+from wfe.runtime.envtest import ControlPlane
 
 SPEC_METRICS = [
     "controller_runtime_reconcile_total",
@@ -87,37 +85,18 @@ def test_without_tekton_the_job_engine_alone_starts_and_tekton_is_refused_by_nam
 @pytest.fixture
 def running_binary(
     control_plane: ControlPlane, namespace: str, tmp_path: Path
-) -> Iterator[dict[str, object]]:
-    metrics_port, probe_port = processes.free_port(), processes.free_port()
-    log = tmp_path / "controller.log"
-    args = [
-        sys.executable,
-        "-m",
-        "wfe",
-        "--kubeconfig",
-        str(control_plane.kubeconfig),
-        f"--metrics-bind-address=127.0.0.1:{metrics_port}",
-        f"--health-probe-bind-address=127.0.0.1:{probe_port}",
-        "--leader-elect",
-        f"--leader-election-namespace={namespace}",
-        f"--execution-namespace={namespace}",
-        f"--watch-namespace={namespace}",
-        f"--audit-spool-dir={tmp_path / 'spool'}",
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
-    try:
-        yield {"process": process, "metrics": metrics_port, "probes": probe_port, "log": log}
-    finally:
-        processes.stop(process, timeout=35)
+) -> Iterator[ControllerProcess]:
+    with controller_binary(
+        control_plane.kubeconfig, namespace, tmp_path, control_plane.admin.token
+    ) as running:
+        yield running
 
 
 def test_binary_serves_probes_and_every_spec_metric_then_stops_on_sigterm(
-    running_binary: dict[str, object], control_plane: ControlPlane
+    running_binary: ControllerProcess, control_plane: ControlPlane
 ) -> None:
-    probes, metrics = running_binary["probes"], running_binary["metrics"]
-    process = running_binary["process"]
-    assert isinstance(process, subprocess.Popen)
+    probes, metrics = running_binary.probe_port, running_binary.metrics_port
+    process = running_binary.process
     wait_for(
         lambda: _get(f"http://127.0.0.1:{probes}/readyz")[0] == 200,
         timeout=30,
@@ -136,17 +115,7 @@ def test_binary_serves_probes_and_every_spec_metric_then_stops_on_sigterm(
     # /metrics is HTTPS (self-signed) for identities the API server allows: the admin is
     assert _get(f"https://127.0.0.1:{metrics}/metrics") == (401, "Unauthorized\n")
     # leadership comes first, then the controller registers its metric families
-    admin = control_plane.admin.token
-    scrape = wait_for(
-        lambda: (
-            (text := _get(f"https://127.0.0.1:{metrics}/metrics", admin)[1])
-            and 'leader_election_master_status{name="workflowexecution.kubernaut.ai"} 1.0' in text
-            and "controller_runtime_max_concurrent_reconciles" in text
-            and text
-        ),
-        timeout=30,
-        message="the elected controller's metrics",
-    )
+    scrape = running_binary.scrape_as_leader(timeout=30)
     missing = [name for name in SPEC_METRICS if f"# TYPE {name} " not in scrape]
     assert missing == []
     assert "_created" not in scrape
@@ -158,5 +127,5 @@ def test_binary_serves_probes_and_every_spec_metric_then_stops_on_sigterm(
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=35) == 0
-    log = Path(str(running_binary["log"])).read_text()
+    log = running_binary.log.read_text()
     assert '"version"' in log.splitlines()[0]
