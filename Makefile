@@ -96,10 +96,8 @@ test-faults: venv envtest ## Fault matrix against the local control plane (FAULT
 	WFE_FAULTS_SIZE=$(FAULTS_SIZE) WFE_FAULTS_REPORT=bench/out/faults-$(FAULTS_SIZE).md WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m pytest test/faults -q -rsx
 
 .PHONY: test
-test: venv lint cluster-binaries promtool ## Everything CI runs: lint, unit, alert rules (promtool), integration, e2e (real Tekton), reduced fault matrix, smoke benchmark
-	$(ASSET_ENV) WFE_PROMTOOL="$$(bash hack/build-promtool.sh)" $(PY) -m pytest test -q -rs --ignore=test/faults
-	$(MAKE) test-faults FAULTS_SIZE=reduced
-	$(MAKE) bench BENCH_SIZE=smoke
+test: venv ## Everything CI runs: lint, unit, integration, reduced fault matrix, alert rules (promtool), e2e (real Tekton), smoke benchmark
+	@PY=$(PY) bash hack/test.sh
 
 .PHONY: bench
 bench: venv envtest ## Benchmark against the local control plane (BENCH_SIZE=smoke|full)
