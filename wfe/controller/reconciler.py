@@ -82,9 +82,12 @@ class WorkflowExecutionReconciler:
         return self.reconcile(request)
 
     def reconcile(self, request: Request) -> Result:
-        wfe = self.deps.reader.get(WORKFLOW_EXECUTIONS, request.name, request.namespace)
-        if wfe is None:
+        cached = self.deps.reader.get(WORKFLOW_EXECUTIONS, request.name, request.namespace)
+        if cached is None:
+            self.deps.status.own_writes.forget(request.namespace, request.name)
             return Result()  # deleted; the finalizer already did the cleanup
+        # never decide on a version the controller's own writes already replaced
+        wfe = self.deps.status.own_writes.freshest(cached)
         correlation_id = ((wfe.get("spec") or {}).get("remediationRequestRef") or {}).get(
             "name", ""
         )
@@ -119,7 +122,9 @@ class WorkflowExecutionReconciler:
         if wfe["metadata"].get("deletionTimestamp"):
             return handle_delete(self.deps, wfe)
         if not has_finalizer(wfe):
-            wfe = add_finalizer(self.deps.client, wfe)
+            patched = add_finalizer(self.deps.client, wfe)
+            self.deps.status.own_writes.record(wfe, patched)
+            wfe = patched
         phase = phase_of(wfe)
         handler = _HANDLERS.get(phase)
         if handler is None:

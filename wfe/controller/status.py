@@ -15,6 +15,7 @@ from typing import Any
 
 from api.workflowexecution.v1alpha1.constants import Phase
 from wfe.controller import metrics
+from wfe.controller.own_writes import OwnWrites
 from wfe.controller.resources import WORKFLOW_EXECUTIONS
 from wfe.runtime.client import Client, is_conflict
 
@@ -43,6 +44,7 @@ def phase_of(obj: Object) -> str:
 class StatusWriter:
     def __init__(self, client: Client):
         self._client = client
+        self.own_writes = OwnWrites()  # what the cache may not show yet (see own_writes)
 
     def write(self, obj: Object, mutate: Mutation) -> Object:
         """Applies ``mutate`` to ``obj``'s status and writes it; returns the object as stored.
@@ -62,6 +64,7 @@ class StatusWriter:
             meta = obj["metadata"]
             current = self._client.get(WORKFLOW_EXECUTIONS, meta["name"], meta["namespace"])
             raise StaleDecisionError(current) from err
+        self.own_writes.record(obj, stored)
         from_phase, to_phase = phase_of(obj), phase_of(stored)
         if to_phase != from_phase:
             metrics.PHASE_TRANSITIONS.labels(from_phase=from_phase, to_phase=to_phase).inc()

@@ -11,6 +11,7 @@ from typing import Any
 
 from api.workflowexecution.v1alpha1.constants import (
     ANNOTATION_WORKFLOW_EXECUTION_UID,
+    FINALIZER,
     LABEL_SOURCE_NAMESPACE,
     LABEL_WORKFLOW_EXECUTION,
 )
@@ -184,3 +185,35 @@ def test_the_lock_is_released_once_when_a_second_reconcile_decides_on_a_stale_ca
     assert after is not None
     assert after["metadata"]["resourceVersion"] == released["metadata"]["resourceVersion"]
     assert len(events.reasons("LockReleased")) == 1, events.seen
+
+
+def test_a_cache_behind_the_controllers_own_running_write_never_starts_a_second_execution(
+    cluster: Cluster,
+) -> None:
+    """The controller created the PipelineRun and wrote Running; before the watch brings that
+    write back, the PipelineRun is deleted and its DELETE event triggers a reconcile. The cache
+    still says Pending: deciding on it would create the PipelineRun again and run the
+    remediation twice. The controller knows its own write is newer than the cache, so the
+    verdict is PipelineRunDeleted and nothing runs again."""
+    cluster.create_wfe("once")
+    with_finalizer = cluster.client.patch(
+        WORKFLOW_EXECUTIONS, "once", {"metadata": {"finalizers": [FINALIZER]}}, cluster.namespace
+    )
+    reader = SnapshotReader()
+    reader.hold(WORKFLOW_EXECUTIONS, with_finalizer)  # the cache stays here: Pending
+    events = EventLog()
+    controller = reconciler(cluster.client, cluster, reader, events)
+    controller.reconcile(Request(cluster.namespace, "once"))
+    running = cluster.get_wfe("once")
+    assert running is not None and running["status"]["phase"] == "Running"
+    first = cluster.pipeline_runs()
+    assert len(first) == 1
+    cluster.client.delete(PIPELINE_RUNS, first[0]["metadata"]["name"], cluster.execution_namespace)
+
+    controller.reconcile(Request(cluster.namespace, "once"))
+
+    assert cluster.pipeline_runs() == [], "the remediation was started a second time"
+    status = cluster.get_wfe("once")["status"]  # type: ignore[index]
+    assert status["phase"] == "Failed"
+    assert status["failureDetails"]["reason"] == "PipelineRunDeleted"
+    assert len(events.reasons("PipelineRunCreated")) == 1, events.seen
