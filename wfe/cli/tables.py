@@ -8,6 +8,7 @@ from typing import Any
 
 from wfe.cli.locks import CooldownRow, LockRow
 from wfe.cli.printing import PHASE_COLOURS, Table, human_duration
+from wfe.controller.engines.registry import engine_name_of
 from wfe.controller.timestamps import parse_time
 
 Object = dict[str, Any]
@@ -20,6 +21,21 @@ def _phase_colour(phase: str) -> str | None:
 def age(timestamp: object, now: datetime) -> str:
     moment = parse_time(timestamp)
     return "<unknown>" if moment is None else human_duration((now - moment).total_seconds())
+
+
+# how the execution column names what a workflow runs as, kubectl's kind/name style
+_EXECUTION_KINDS = {"tekton": "pipelinerun", "job": "job"}
+
+
+def execution_of(wfe: Object, *, with_namespace: bool) -> str:
+    """``pipelinerun/<name>`` or ``job/<name>`` (namespace first when asked); ``<none>`` before
+    the controller created one."""
+    ref = (wfe.get("status") or {}).get("pipelineRunRef") or {}
+    if not ref.get("name"):
+        return "<none>"
+    kind = _EXECUTION_KINDS.get(engine_name_of(wfe), engine_name_of(wfe))
+    where = f"{ref.get('namespace')}/{ref['name']}" if with_namespace else str(ref["name"])
+    return f"{kind}/{where}"
 
 
 def reason_of(wfe: Object) -> str:
@@ -35,7 +51,7 @@ def reason_of(wfe: Object) -> str:
 def get_table(wfes: list[Object], now: datetime, *, all_namespaces: bool, wide: bool) -> Table:
     headers = ["NAME", "PHASE", "TARGET", "WORKFLOWID", "DURATION", "REASON", "AGE"]
     if wide:
-        headers += ["PIPELINERUN", "MESSAGE"]
+        headers += ["EXECUTION", "MESSAGE"]
     if all_namespaces:
         headers.insert(0, "NAMESPACE")
     table = Table(headers, stylers={headers.index("PHASE"): _phase_colour})
@@ -53,8 +69,7 @@ def get_table(wfes: list[Object], now: datetime, *, all_namespaces: bool, wide: 
             age(meta.get("creationTimestamp"), now),
         ]
         if wide:
-            ref = status.get("pipelineRunRef") or {}
-            row += [str(ref.get("name") or ""), str(status.get("message") or "")]
+            row += [execution_of(wfe, with_namespace=False), str(status.get("message") or "")]
         if all_namespaces:
             row.insert(0, meta.get("namespace", ""))
         table.rows.append(row)
@@ -67,7 +82,7 @@ def locks_table(rows: list[LockRow], now: datetime, *, wide: bool) -> Table:
         "HOLDER",
         "WORKFLOWID",
         "PHASE",
-        "PIPELINERUN",
+        "EXECUTION",
         "STARTED",
         "COOLDOWN-LEFT",
         "RELEASED-AT",
@@ -77,15 +92,12 @@ def locks_table(rows: list[LockRow], now: datetime, *, wide: bool) -> Table:
     table = Table(headers, stylers={3: _phase_colour})
     for row in rows:
         data = row.as_dict()
-        pipeline_run = data["pipelineRun"] or {}
         cells = [
             row.target,
             f"{data['holder']['namespace']}/{data['holder']['name']}",
             data["workflowId"],
             row.phase,
-            f"{pipeline_run.get('namespace')}/{pipeline_run.get('name')}"
-            if pipeline_run
-            else "<none>",
+            execution_of(row.holder, with_namespace=True),
             f"{age(data['startedAt'], now)} ago" if data["startedAt"] else "<none>",
             "-" if row.seconds_left is None else human_duration(row.seconds_left),
             data["releasedAt"] or "when it finishes",

@@ -134,7 +134,7 @@ def test_tables_get_and_explain_follow_kubectl_conventions(
     assert locks.returncode == 0, locks.stderr
     header, row = locks.stdout.splitlines()
     assert header.split() == [
-        "TARGET", "HOLDER", "WORKFLOWID", "PHASE", "PIPELINERUN", "STARTED", "COOLDOWN-LEFT", "RELEASED-AT"
+        "TARGET", "HOLDER", "WORKFLOWID", "PHASE", "EXECUTION", "STARTED", "COOLDOWN-LEFT", "RELEASED-AT"
     ]  # fmt: skip
     assert row.split()[:4] == [
         target,
@@ -162,7 +162,7 @@ def test_tables_get_and_explain_follow_kubectl_conventions(
         ("holder", "Running", "", ""),
     ]
     everywhere = kubectl_wfe(control_plane, "get", "-A", "-o", "wide").stdout.splitlines()
-    assert everywhere[0].split()[:2] == ["NAMESPACE", "NAME"] and "PIPELINERUN" in everywhere[0]
+    assert everywhere[0].split()[:2] == ["NAMESPACE", "NAME"] and "EXECUTION" in everywhere[0]
     one = kubectl_wfe(control_plane, "get", "holder", "-n", cluster.namespace, "-o", "yaml")
     assert "kind: WorkflowExecution" in one.stdout and "name: holder" in one.stdout
 

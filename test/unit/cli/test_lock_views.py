@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wfe.cli.locks import ListedIndex, cooldown_rows, lock_rows
+from wfe.cli.tables import get_table, locks_table
 from wfe.controller.lock import LockChecker
 from wfe.controller.targets import KindNames
 
@@ -121,3 +122,21 @@ def test_cooldowns_show_the_doubled_cooldown_after_failures_before_any_step() ->
     state = [broken("first", 500), broken("second", 100)]
     [row] = cooldown_rows(state, COOLDOWN, NOW, max_cooldown_seconds=3600)
     assert (row.last["metadata"]["name"], row.seconds_left) == ("second", 2 * COOLDOWN - 100)
+
+
+def test_tables_name_the_execution_by_its_kind() -> None:
+    job = wfe("job-run", FREE, "Running")
+    job["spec"]["workflowRef"]["executionEngine"] = "job"
+    tekton = wfe("tekton-run", BUSY, "Running")
+    pending = wfe("waiting", COOLING, "Pending")
+    del pending["status"]["pipelineRunRef"]
+
+    rows = get_table([job, tekton, pending], NOW, all_namespaces=False, wide=True).rows
+    column = get_table([], NOW, all_namespaces=False, wide=True).headers.index("EXECUTION")
+    assert [row[column] for row in rows] == [
+        "job/wfe-0123456789abcdef",
+        "pipelinerun/wfe-0123456789abcdef",
+        "<none>",
+    ]
+    locks = locks_table(lock_rows([job], COOLDOWN, NOW), NOW, wide=False)
+    assert locks.rows[0][locks.headers.index("EXECUTION")] == "job/exec/wfe-0123456789abcdef"
