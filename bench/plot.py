@@ -26,9 +26,10 @@ def draw(r: Results, out: Path) -> str:
         matplotlib: Any = importlib.import_module("matplotlib")
         matplotlib.use("Agg")  # files only, never a display
         pyplot: Any = importlib.import_module("matplotlib.pyplot")
+        ticker: Any = importlib.import_module("matplotlib.ticker")
     except ImportError:
         return "No plots: matplotlib is not installed (not a dependency; `pip install matplotlib`)."
-    _latencies(r, out, pyplot)
+    _latencies(r, out, pyplot, ticker)
     _throughput(r, out, pyplot)
     return (
         f"![latency CDFs per system]({LATENCY_FILE})\n\n![throughput per system]({THROUGHPUT_FILE})"
@@ -43,7 +44,7 @@ def _samples(runs: list[dict[str, Any]], phase: str, series: str) -> list[float]
     return sorted(found)
 
 
-def _latencies(r: Results, out: Path, pyplot: Any) -> None:
+def _latencies(r: Results, out: Path, pyplot: Any, ticker: Any) -> None:
     rows = len(r.settings)
     figure, axes = pyplot.subplots(
         rows, len(PANELS), figsize=(4 * len(PANELS), 3.4 * rows), squeeze=False
@@ -57,7 +58,10 @@ def _latencies(r: Results, out: Path, pyplot: Any) -> None:
                     fractions = [(i + 1) / len(samples) for i in range(len(samples))]
                     axis.step(samples, fractions, where="post", label=system)
             axis.set_title(f"{s.name} — {title}", fontsize=9)
-            axis.set_xscale("log")
+            axis.set_xscale("log")  # latencies span orders of magnitude
+            axis.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+            axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+            axis.xaxis.set_minor_formatter(ticker.NullFormatter())
             axis.set_xlabel("ms (log)")
             axis.set_ylabel("fraction ≤ x")
             axis.grid(alpha=0.3)
