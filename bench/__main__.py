@@ -14,8 +14,9 @@ import traceback
 from pathlib import Path
 
 from bench import plot, report
+from bench.affinity import allowed_cpus
 from bench.run import run
-from bench.settings import ALL_SETTINGS
+from bench.settings import ALL_SETTINGS, SHARED
 from bench.sizes import SIZES
 from bench.systems import PEERS, PYTHON
 
@@ -50,8 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--settings",
         type=lambda t: _names(t, ALL_SETTINGS),
-        default=list(ALL_SETTINGS),
-        help=f"comma-separated, from {', '.join(ALL_SETTINGS)} (default: both)",
+        default=None,
+        help=f"comma-separated, from {', '.join(ALL_SETTINGS)} (default: both; {SHARED} alone "
+        "on a single CPU)",
     )
     parser.add_argument(
         "--repeats", type=int, help="runs per system and setting (default: the size's)"
@@ -61,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     systems = [PYTHON, *PEERS] if args.peers else [PYTHON]
     repeats = args.repeats or size.repeats
+    if args.settings is None:
+        args.settings = list(ALL_SETTINGS) if len(allowed_cpus()) >= 2 else [SHARED]
     progress(
         f"size {size.name}, {repeats} repeat(s), {', '.join(systems)}, {', '.join(args.settings)}; "
         f"controller logs in {out / 'logs'}"
