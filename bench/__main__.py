@@ -9,13 +9,14 @@ plane would not start), never because a figure missed a floor or a peer: the rep
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import traceback
 from pathlib import Path
 
 from bench import plot, report
 from bench.affinity import allowed_cpus
-from bench.run import run
+from bench.run import load_results, run
 from bench.settings import ALL_SETTINGS, SHARED
 from bench.sizes import SIZES
 from bench.systems import PEERS, PYTHON
@@ -58,7 +59,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeats", type=int, help="runs per system and setting (default: the size's)"
     )
+    parser.add_argument(
+        "--report-from",
+        nargs="+",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: write one report (and plots) into --out from earlier report.json "
+        "files, e.g. one per setting",
+    )
     args = parser.parse_args(argv)
+    if args.report_from:
+        merged = load_results([json.loads(path.read_text()) for path in args.report_from])
+        args.out.mkdir(parents=True, exist_ok=True)
+        print(report.write(merged, args.out, plot.draw(merged, args.out)))
+        return 0
     size, out = SIZES[args.size], args.out
     out.mkdir(parents=True, exist_ok=True)
     systems = [PYTHON, *PEERS] if args.peers else [PYTHON]

@@ -241,8 +241,7 @@ Run {env.started} on {env.cpus} CPU(s) (host: {env.host_cpus}), {env.python}, {e
 kube-apiserver {env.api_server} + etcd (local control plane, up in {r.control_plane_start_s:.1f} s);
 controller {env.controller} as its own process (`wfe-controller`, audit sink `none`). Systems:
 {", ".join(LABELS.get(s, s) for s in r.systems)}. Wall time {r.wall_s:.0f} s.
-Machine load (`uptime`) before: `{r.machine_load.get("before", "?")}`; after:
-`{r.machine_load.get("after", "?")}`.
+Machine load (`uptime`): {"; ".join(f"{when}: `{text}`" for when, text in r.machine_load.items())}.
 
 Sizes: a burst of {size.burst} on distinct targets, {size.steady} arriving at {size.steady_rate:g}/s
 (steady), a storm of {size.storm} ({size.storm_per_target} per target), {size.repeats} repeat(s);

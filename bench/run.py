@@ -50,6 +50,33 @@ class Results:
         }
 
 
+def load_results(documents: Sequence[dict[str, Any]]) -> Results:
+    """One Results over several ``report.json`` documents (say, one per setting, each taken in a
+    locked slot of its own): their runs together, the first one's size, systems and environment."""
+    if not documents:
+        raise ValueError("no report to read")
+    first = documents[0]
+    every_cpu = affinity.allowed_cpus()
+    names = [n for d in documents for n in d["settings"]]
+    merged = Results(
+        size=Size(**first["size"]),
+        systems=list(first["systems"]),
+        settings=[setting(n, every_cpu) for n in dict.fromkeys(names)],
+        environment=environment.Environment(**first["environment"]),
+        control_plane_start_s=float(first["control_plane_start_s"]),
+        runs=[run for d in documents for run in d["runs"]],
+        wall_s=sum(float(d["wall_s"]) for d in documents),
+    )
+    for d in documents:
+        label = ", ".join(d["settings"])
+        for when, text in d["machine_load"].items():
+            merged.machine_load[f"{when} ({label})"] = text
+    checks = [d["lock_check_direct"] for d in documents if d.get("lock_check_direct")]
+    if checks:
+        merged.lock_check = lock_check.LockCheckResult.from_dict(checks[0])
+    return merged
+
+
 def uptime() -> str:
     done = subprocess.run(["uptime"], capture_output=True, text=True, check=False)
     return done.stdout.strip() or " ".join(f"{x:.2f}" for x in os.getloadavg())

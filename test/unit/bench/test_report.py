@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from bench.report import figures_table, requests_markdown, seconds, standings_markdown
+from bench.run import load_results
 from bench.settings import SHARED
 from bench.summary import rows
 
@@ -60,3 +61,28 @@ def test_requests_per_workflow_by_kind_and_system() -> None:
 )
 def test_durations_read_in_the_unit_that_fits(value: float, text: str) -> None:
     assert seconds(value) == text
+
+
+def document(setting_name: str, wf_s: float) -> dict[str, Any]:
+    return {
+        "size": {"name": "moderate", "burst": 300, "steady": 100, "steady_rate": 15.0,
+                 "storm": 300, "storm_per_target": 10, "repeats": 2, "cached_wfes": 2000,
+                 "lock_checks": 1000},
+        "systems": ["python"],
+        "settings": {setting_name: "..."},
+        "environment": {"started": "t", "cpus": 2, "host_cpus": 2, "python": "CPython",
+                        "platform": "Linux", "api_server": "v1.37.2", "controller": "0.1.0"},
+        "control_plane_start_s": 5.0,
+        "machine_load": {"before": "load average: 1.0", "after": "load average: 2.0"},
+        "wall_s": 300.0,
+        "runs": [{**run("python", 0, wf_s, 15.0), "setting": setting_name}],
+        "lock_check_direct": None,
+    }  # fmt: skip
+
+
+def test_reports_taken_one_setting_at_a_time_merge_into_one() -> None:
+    merged = load_results([document("shared", 30.0), document("controller-bound", 40.0)])
+    assert [s.name for s in merged.settings] == ["shared", "controller-bound"]
+    assert [r["setting"] for r in merged.runs] == ["shared", "controller-bound"]
+    assert merged.wall_s == 600.0
+    assert merged.machine_load["after (controller-bound)"] == "load average: 2.0"
