@@ -64,6 +64,16 @@ def _get(*path: str, scale: float = 1.0) -> Callable[[Run], float]:
     return read
 
 
+def _per_cpu_ms(path: tuple[str, ...]) -> Callable[[Run], float]:
+    """Workflows one core could carry at this CPU cost, if nothing else limited the controller."""
+    cpu_ms = _get(*path)
+
+    def read(run: Run) -> float:
+        return 1000.0 / cpu_ms(run)
+
+    return read
+
+
 def _latency(phase: str, series: str, quantile: str) -> Figure:
     name = {
         "create_to_pipelinerun": "create → PipelineRun",
@@ -99,6 +109,12 @@ FIGURES: tuple[Figure, ...] = (
         False,
     ),
     Figure(
+        "one-core ceiling: 1000 ÷ CPU ms per workflow (workflows/s)",
+        _per_cpu_ms(("burst", "cpu_ms_per_workflow")),
+        "{:.0f}",
+        True,
+    ),
+    Figure(
         "controller CPU use in the burst (cores)",
         _get("burst", "controller_cpu_utilisation"),
         "{:.2f}",
@@ -130,7 +146,7 @@ def read(figure: Figure, run: Run) -> float:
     """The figure's value in ``run``; NaN when the run has none (kopf has no reconcile metrics)."""
     try:
         return figure.read(run)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
         return math.nan
 
 

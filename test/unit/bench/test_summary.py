@@ -13,6 +13,7 @@ from bench.summary import (
     FIGURES,
     Spread,
     ratio,
+    read,
     requests_table,
     rows,
     standing,
@@ -131,3 +132,10 @@ def test_the_controller_bound_setting_splits_two_cpus() -> None:
     assert setting(SHARED, [0, 1]).controller_cpus is None
     with pytest.raises(ValueError, match="needs two CPUs"):
         setting(CONTROLLER_BOUND, [0])
+
+
+def test_the_one_core_ceiling_is_what_the_cpu_per_workflow_allows() -> None:
+    ceiling = next(f for f in FIGURES if f.label.startswith("one-core ceiling"))
+    assert read(ceiling, run("python", 0, 20.0, cpu_ms=15.0)) == pytest.approx(66.7, abs=0.1)
+    assert math.isnan(read(ceiling, run("kopf", 0, 20.0)))  # no CPU figure: no ceiling
+    assert ceiling.higher_is_better
