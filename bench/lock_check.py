@@ -49,6 +49,16 @@ class LockCheckResult:
             "cache_bytes_per_wfe": self.cache_bytes_per_wfe,
         }
 
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> LockCheckResult:
+        """Back from ``as_dict`` (the samples are kept to the microsecond)."""
+        return cls(
+            cached_wfes=int(document["cached_wfes"]),
+            targets=int(document["targets"]),
+            latency=Distribution.of(document["latency"]["samples_s"]),
+            cache_bytes_per_wfe=float(document["cache_bytes_per_wfe"]),
+        )
+
 
 class _IndexReader:
     """What the controller's cache does for ``by_index``: ask the resource's indexer."""
