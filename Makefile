@@ -7,6 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 IMG ?= workflowexecution-controller:latest
 BENCH_SIZE ?= smoke
+BENCH_PEERS_SIZE ?= moderate
 FAULTS_SIZE ?= reduced
 
 .PHONY: help
@@ -100,8 +101,12 @@ test: venv ## Everything CI runs: lint, unit, integration, reduced fault matrix,
 	@PY=$(PY) bash hack/test.sh
 
 .PHONY: bench
-bench: venv envtest ## Benchmark against the local control plane (BENCH_SIZE=smoke|full)
+bench: venv envtest ## Benchmark the controller as its own process (BENCH_SIZE=smoke|moderate|full)
 	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m bench --size $(BENCH_SIZE) --out bench/out
+
+.PHONY: bench-peers
+bench-peers: venv envtest ## The same side by side with the Go controller-runtime and kopf peers (BENCH_PEERS_SIZE=moderate)
+	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m bench --peers --size $(BENCH_PEERS_SIZE) --out bench/out/peers
 
 ##@ Run
 

@@ -1,6 +1,10 @@
-"""``python -m bench --size smoke|full --out bench/out``: run the benchmark, write the report, print
-its table. Exits 1 only on a real error (the controller broke, the control plane would not start),
-never because a figure missed its floor: the report says that."""
+"""``python -m bench``: run the benchmark, write the report, print it.
+
+The controller runs as its own process (``wfe-controller``, as deployed) next to a load process;
+the harness's interpreter holds only the observer. ``--peers`` runs the Go controller-runtime and
+kopf peers in the same run, interleaved. Exits 1 only on a real error (a system broke, the control
+plane would not start), never because a figure missed a floor or a peer: the report says that.
+"""
 
 from __future__ import annotations
 
@@ -10,44 +14,72 @@ import traceback
 from pathlib import Path
 
 from bench import plot, report
+from bench.affinity import allowed_cpus
 from bench.run import run
+from bench.settings import ALL_SETTINGS, SHARED
 from bench.sizes import SIZES
-from wfe.runtime.log import configure_logging
+from bench.systems import PEERS, PYTHON
 
 EXIT_ERROR = 1
-CONTROLLER_LOG = "controller.log"
 
 
 def progress(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
+def _names(text: str, allowed: tuple[str, ...]) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    wrong = [n for n in names if n not in allowed]
+    if wrong or not names:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)}; got {text!r}")
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Benchmark the WorkflowExecution controller against a local control plane.",
+        description="Benchmark the WorkflowExecution controller (and, with --peers, the Go and "
+        "kopf peers) against a local control plane, each as its own process.",
     )
-    parser.add_argument("--size", choices=sorted(SIZES), default="smoke", help="smoke (CI) or full")
+    parser.add_argument("--size", choices=sorted(SIZES), default="smoke")
     parser.add_argument("--out", type=Path, default=Path("bench/out"), help="report directory")
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="also run the peers (WFE_PEERS_DIR, default /work/shared/peers)",
+    )
+    parser.add_argument(
+        "--settings",
+        type=lambda t: _names(t, ALL_SETTINGS),
+        default=None,
+        help=f"comma-separated, from {', '.join(ALL_SETTINGS)} (default: both; {SHARED} alone "
+        "on a single CPU)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, help="runs per system and setting (default: the size's)"
+    )
     args = parser.parse_args(argv)
     size, out = SIZES[args.size], args.out
     out.mkdir(parents=True, exist_ok=True)
-
-    # the controller logs at info, as in production, into a file instead of the terminal
-    with (out / CONTROLLER_LOG).open("w") as controller_log:
-        configure_logging("info", "json", stream=controller_log)
-        progress(f"size {size.name}; controller log in {out / CONTROLLER_LOG}")
-        try:
-            results = run(size, progress)
-        except Exception:
-            traceback.print_exc()
-            print("bench: failed (everything started was torn down)", file=sys.stderr)
-            return EXIT_ERROR
-        finally:
-            configure_logging("warning", "console")  # stderr again before the file closes
-    table = report.write(results, out, plot.draw(results, out))
+    systems = [PYTHON, *PEERS] if args.peers else [PYTHON]
+    repeats = args.repeats or size.repeats
+    if args.settings is None:
+        args.settings = list(ALL_SETTINGS) if len(allowed_cpus()) >= 2 else [SHARED]
+    progress(
+        f"size {size.name}, {repeats} repeat(s), {', '.join(systems)}, {', '.join(args.settings)}; "
+        f"controller logs in {out / 'logs'}"
+    )
+    try:
+        results = run(
+            size, progress, systems=systems, settings=args.settings, repeats=repeats, out=out
+        )
+    except Exception:
+        traceback.print_exc()
+        print("bench: failed (everything started was torn down)", file=sys.stderr)
+        return EXIT_ERROR
+    text = report.write(results, out, plot.draw(results, out))
     progress(f"report in {out / 'report.md'} and {out / 'report.json'}")
-    print(table)
+    print(text)
     return 0
 
 

@@ -25,10 +25,11 @@ class RequestKind:
     verb: str
     resource: str
     subresource: str
+    code: str = ""  # empty for any 2xx; otherwise the status code (409: a conflict, AlreadyExists)
 
     def __str__(self) -> str:
         path = f"{self.resource}/{self.subresource}" if self.subresource else self.resource
-        return f"{self.verb} {path}"
+        return f"{self.verb} {path}" + (f" [{self.code}]" if self.code else "")
 
 
 RequestCounts = Counter[RequestKind]
@@ -41,6 +42,14 @@ class ApiServerRequests:
         self._url = f"{plane.url}/metrics"
         self._headers = {"Authorization": f"Bearer {plane.admin.token}"}
         self._pool = urllib3.PoolManager(ca_certs=str(plane.workdir / "pki" / "ca.crt"))
+
+    def writes(self) -> int:
+        """All writes served so far (leases aside): to see when asynchronous writes have landed."""
+        return sum(
+            n
+            for kind, n in self.counts().items()
+            if kind.verb in WRITE_VERBS and kind.resource not in IGNORED_RESOURCES
+        )
 
     def counts(self) -> RequestCounts:
         answer = self._pool.request(
@@ -58,27 +67,50 @@ class ApiServerRequests:
         for family in text_string_to_metric_families(wanted):
             for metric in family.samples:
                 labels = metric.labels
+                code = labels.get("code", "")
                 kind = RequestKind(
                     labels.get("verb", ""),
                     labels.get("resource", ""),
                     labels.get("subresource", ""),
+                    "" if code.startswith("2") else code,
                 )
                 counts[kind] += int(metric.value)
         return counts
 
 
-def per_workflow(
-    before: RequestCounts, after: RequestCounts, workflows: int, verbs: frozenset[str]
-) -> dict[str, float]:
-    """Requests of ``verbs`` served between two readings, per workflow, by kind; largest first.
+IGNORED_VERBS = frozenset(("WATCH", "WATCHLIST", "CONNECT"))
+# the API server's own heartbeats; none of the measured controllers runs leader election here
+IGNORED_RESOURCES = frozenset(("leases",))
 
-    Non-resource requests (``/metrics``, ``/openapi``) and kinds under one request per hundred
-    workflows (the API server's own lease renewals, say) are left out.
-    """
-    delta = after - before
+
+def requests_by(
+    before: RequestCounts, after: RequestCounts, others: RequestCounts | None = None
+) -> RequestCounts:
+    """Requests served between two readings, minus ``others`` (what the load process counted of its
+    own): what the system under test asked for. Watches, non-resource requests (``/metrics``) and
+    leases are left out; a negative remainder (a reading raced a request) counts as none."""
+    mine: RequestCounts = Counter()
+    for kind, count in (after - before).items():
+        if (
+            kind.resource
+            and kind.verb not in IGNORED_VERBS
+            and kind.resource not in IGNORED_RESOURCES
+        ):
+            mine[kind] = count
+    mine.subtract(others or Counter())
+    return +mine  # drops zero and negative counts
+
+
+def per_workflow(counts: RequestCounts, workflows: int) -> dict[str, float]:
+    """Requests per workflow by kind, largest first; kinds under one per hundred workflows left out."""
     rows = {
         str(kind): count / workflows
-        for kind, count in delta.items()
-        if kind.verb in verbs and kind.resource and count / workflows >= MIN_PER_WORKFLOW
+        for kind, count in counts.items()
+        if count / workflows >= MIN_PER_WORKFLOW
     }
     return dict(sorted(rows.items(), key=lambda item: (-item[1], item[0])))
+
+
+def total(per_kind: dict[str, float], verbs: frozenset[str]) -> float:
+    """The sum over the kinds whose verb is in ``verbs`` (kinds read ``VERB resource[/sub]``)."""
+    return sum(n for kind, n in per_kind.items() if kind.split(" ", 1)[0] in verbs)

@@ -1,183 +1,137 @@
-"""One benchmark run, start to finish: control plane up, reference points, controller scenarios,
-lock check, and everything torn down again whatever happens."""
+"""One benchmark run, start to finish: the control plane up, then per setting and per repeat the
+bare-client reference and every system (order rotating per repeat), the direct lock check, and
+everything torn down again whatever happens."""
 
 from __future__ import annotations
 
-import math
+import os
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from bench import cluster, controller_metrics, environment, lock_check, memory, reference, scenarios
+from bench import affinity, cluster, environment, lock_check, peers
 from bench.apiserver_requests import ApiServerRequests
-from bench.driver import Driver
-from bench.errors import BenchError
-from bench.inprocess import InProcessController
-from bench.observer import Observer
+from bench.measure import Harness, run_reference, run_system
+from bench.settings import Setting, setting
 from bench.sizes import Size
-from bench.stats import histogram_quantile_bound
-
-NAMESPACE = "bench"  # where the WorkflowExecutions live; the only namespace the controller watches
-REFERENCE_NAMESPACE = "bench-reference"  # the raw reference work, out of the controller's sight
-EXECUTION_NAMESPACE = "kubernaut-workflows"
-
-# The steady scenario offers this fraction of the burst throughput measured in the same run:
-# load the controller keeps up with, where latency is not queueing.
-STEADY_LOAD_FRACTION = 0.5
-
-# Memory sampling points; the SPEC's memory floor is judged at the end of the controller scenarios.
-BASELINE = "baseline, before the control plane"
-AFTER_SCENARIOS = "after the controller scenarios"
+from bench.systems import PEERS, PYTHON
 
 Progress = Callable[[str], None]
-T = TypeVar("T")
+Object = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class LiveLockChecks:
-    """The controller's own lock-check histogram over the scenarios (bucket bounds, not samples)."""
-
-    checks: int
-    p99_bound_s: float | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"checks": self.checks, "p99_at_most_s": self.p99_bound_s}
-
-
-@dataclass(frozen=True)
+@dataclass
 class Results:
     size: Size
+    systems: list[str]
+    settings: list[Setting]
     environment: environment.Environment
     control_plane_start_s: float
-    reference_rounds: dict[str, reference.ReferencePoints]  # before and after the scenarios
-    sequential: scenarios.Latencies
-    burst: scenarios.BurstResult
-    steady: scenarios.SteadyResult
-    storm: scenarios.StormResult
-    live_lock_checks: LiveLockChecks
-    lock_check: lock_check.LockCheckResult
-    memory: dict[str, memory.MemorySample]
-
-    @property
-    def reference(self) -> reference.ReferencePoints:
-        return reference.merge(list(self.reference_rounds.values()))
+    runs: list[Object] = field(default_factory=list)
+    lock_check: lock_check.LockCheckResult | None = None
+    machine_load: dict[str, str] = field(default_factory=dict)  # `uptime` before and after
+    wall_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "size": self.size.as_dict(),
+            "systems": self.systems,
+            "settings": {s.name: s.describe() for s in self.settings},
             "environment": self.environment.as_dict(),
             "control_plane_start_s": self.control_plane_start_s,
-            "reference": {
-                "mean": self.reference.as_dict(),
-                **{name: points.as_dict() for name, points in self.reference_rounds.items()},
-            },
-            "one_at_a_time": self.sequential.as_dict(),
-            "burst": self.burst.as_dict(),
-            "steady": self.steady.as_dict(),
-            "storm": self.storm.as_dict(),
-            "lock_check_live": self.live_lock_checks.as_dict(),
-            "lock_check_direct": self.lock_check.as_dict(),
-            "memory_mib": {
-                point: {"rss": m.rss_mib, "peak": m.peak_mib} for point, m in self.memory.items()
-            },
+            "machine_load": self.machine_load,
+            "wall_s": self.wall_s,
+            "runs": self.runs,
+            "lock_check_direct": self.lock_check.as_dict() if self.lock_check else None,
         }
 
 
-def run(size: Size, progress: Progress) -> Results:
-    memory_at = {BASELINE: memory.sample()}
+def uptime() -> str:
+    done = subprocess.run(["uptime"], capture_output=True, text=True, check=False)
+    return done.stdout.strip() or " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def rotate(items: Sequence[str], by: int) -> list[str]:
+    """``items`` started ``by`` places further on: each repeat leads with another system."""
+    k = by % len(items) if items else 0
+    return [*items[k:], *items[:k]]
+
+
+def apply(s: Setting, control_plane: dict[str, int], every_cpu: list[int]) -> None:
+    """Pins kube-apiserver, etcd and this process as ``s`` says (unpinned: every CPU)."""
+    for pid in control_plane.values():
+        affinity.pin(pid, s.control_plane_cpus or every_cpu)
+    affinity.pin(os.getpid(), s.harness_cpus or every_cpu)
+
+
+def run(
+    size: Size,
+    progress: Progress,
+    *,
+    systems: Sequence[str],
+    settings: Sequence[str],
+    repeats: int,
+    out: Path,
+) -> Results:
+    began = time.monotonic()
+    machine = {"before": uptime()}
+    every_cpu = affinity.allowed_cpus()
+    chosen = [setting(name, every_cpu) for name in settings]
+    prepared = None
+    if set(systems) & set(PEERS):
+        progress("preparing the peers (built once into ~/.cache/wfe-bench)")
+        prepared = peers.prepare()
+    run_id = format(int(time.time()) % 100000, "05d")
     with ExitStack() as teardown:
         plane = cluster.control_plane()
         teardown.callback(plane.stop)
         plane.start()
+        teardown.callback(affinity.pin, os.getpid(), every_cpu)
         progress(f"control plane up in {plane.startup_seconds:.1f}s at {plane.url}")
         admin = plane.client()
-        cluster.ensure_namespaces(admin, [NAMESPACE, REFERENCE_NAMESPACE, EXECUTION_NAMESPACE])
-        setting = environment.collect(admin, plane.binaries)
-
-        def reference_round(name: str) -> reference.ReferencePoints:
-            return _step(
-                progress,
-                f"reference points, {name} the scenarios",
-                lambda: reference.measure(
-                    plane.client(), REFERENCE_NAMESPACE, size.raw_writes, size.raw_workflows, name
-                ),
+        results = Results(
+            size=size,
+            systems=list(systems),
+            settings=chosen,
+            environment=environment.collect(admin, plane.binaries),
+            control_plane_start_s=plane.startup_seconds,
+        )
+        control_plane = affinity.control_plane_pids()
+        harness = Harness(
+            client=plane.client,
+            kubeconfig=plane.kubeconfig,
+            requests=ApiServerRequests(plane),
+            size=size,
+            out=out,
+            progress=progress,
+            peers=prepared,
+        )
+        for s in chosen:
+            apply(s, control_plane, every_cpu)
+            progress(f"setting {s.describe()}")
+            short = "".join(word[0] for word in s.name.split("-"))
+            for repeat in range(repeats):
+                tag = f"{run_id}-{short}-{repeat}"
+                reference = run_reference(harness, s, f"{tag}-ref")
+                results.runs.append({**reference, "repeat": repeat})
+                for system in rotate(systems, repeat):
+                    progress(f"--- {system}, {s.name}, repeat {repeat + 1}/{repeats}")
+                    measured = run_system(harness, system, s, f"{tag}-{system}")
+                    results.runs.append({**measured, "repeat": repeat})
+        apply(setting("shared"), control_plane, every_cpu)
+        if PYTHON in systems and harness.template is not None:
+            template = harness.template
+            began_check = time.monotonic()
+            results.lock_check = lock_check.measure(template, size.cached_wfes, size.lock_checks)
+            progress(
+                f"lock check over {size.cached_wfes} cached WFEs: "
+                f"{time.monotonic() - began_check:.1f}s"
             )
-
-        reference_rounds = {"before": reference_round("before")}
-
-        lock_buckets_before = controller_metrics.lock_check_buckets()
-        controller = InProcessController(plane.client(), NAMESPACE, EXECUTION_NAMESPACE)
-        teardown.callback(controller.stop)
-        controller.start()
-        observer = Observer(plane.client(), NAMESPACE, EXECUTION_NAMESPACE)
-        teardown.callback(observer.stop)
-        observer.start()
-        memory_at["controller started"] = memory.sample()
-
-        driver = Driver(plane.client(), observer, size.wait_timeout)
-        sequential = _step(
-            progress,
-            f"{size.sequential_workflows} workflows one at a time",
-            lambda: scenarios.one_at_a_time(driver, size.sequential_workflows),
-        )
-        burst = _step(
-            progress,
-            f"burst of {size.burst} workflows",
-            lambda: scenarios.burst(
-                driver, size.burst, ApiServerRequests(plane), controller.flush_events
-            ),
-        )
-        rate = STEADY_LOAD_FRACTION * burst.workflows_per_s
-        steady = _step(
-            progress,
-            f"{size.steady_workflows} workflows arriving at {rate:.1f}/s",
-            lambda: scenarios.steady(driver, size.steady_workflows, rate),
-        )
-        storm = _step(
-            progress,
-            f"storm of {size.burst} workflows",
-            lambda: scenarios.storm(driver, size.burst, size.storm_per_target),
-        )
-        live = controller_metrics.buckets_between(
-            lock_buckets_before, controller_metrics.lock_check_buckets()
-        )
-        memory_at[AFTER_SCENARIOS] = memory.sample()
-
-        template = observer.workflow_execution("burst-0")
-        if template is None:
-            raise BenchError("burst-0 vanished from the observer's cache")
-        # the controller is done: stop it so the lock check has the CPU to itself
-        observer.stop()
-        controller.stop()
-        reference_rounds["after"] = reference_round("after")
-        direct = _step(
-            progress,
-            f"lock check over {size.cached_wfes} cached WorkflowExecutions",
-            lambda: lock_check.measure(template, size.cached_wfes, size.lock_checks),
-        )
-        memory_at["after the lock-check index (harness only, under tracemalloc)"] = memory.sample()
-
-    return Results(
-        size=size,
-        environment=setting,
-        control_plane_start_s=plane.startup_seconds,
-        reference_rounds=reference_rounds,
-        sequential=sequential,
-        burst=burst,
-        steady=steady,
-        storm=storm,
-        live_lock_checks=LiveLockChecks(
-            checks=int(live.get(math.inf, 0.0)), p99_bound_s=histogram_quantile_bound(live, 0.99)
-        ),
-        lock_check=direct,
-        memory=memory_at,
-    )
-
-
-def _step(progress: Progress, what: str, measure: Callable[[], T]) -> T:
-    began = time.monotonic()
-    result = measure()
-    progress(f"{what}: {time.monotonic() - began:.1f}s")
-    return result
+    machine["after"] = uptime()
+    results.machine_load = machine
+    results.wall_s = time.monotonic() - began
+    return results

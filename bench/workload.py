@@ -1,15 +1,13 @@
-"""The objects the benchmark creates: WorkflowExecutions for given targets, and tiny ConfigMaps."""
+"""The objects the benchmark writes: WorkflowExecutions for given targets (as the
+RemediationOrchestrator creates them) and Tekton's verdict on a PipelineRun."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from api.workflowexecution.v1alpha1.constants import API_VERSION, KIND
-from wfe.runtime.client import Resource
 
 Object = dict[str, Any]
-
-CONFIG_MAPS = Resource("", "v1", "configmaps", "ConfigMap")
 
 WORKFLOW_ID = "restart-deployment"
 
@@ -45,10 +43,20 @@ def workflow_execution(name: str, namespace: str, target_resource: str) -> Objec
     }
 
 
-def config_map(name: str, namespace: str) -> Object:
+def pipeline_run_succeeded_status(now: str) -> Object:
+    """Tekton's last write on a PipelineRun, sent as one merge patch of the status subresource
+    (needs no prior read, cannot conflict): ``Succeeded=True``, start and completion, one task."""
     return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": namespace},
-        "data": {"key": "value"},
+        "startTime": now,
+        "completionTime": now,
+        "pipelineSpec": {"tasks": [{"name": "run"}]},
+        "conditions": [
+            {
+                "type": "Succeeded",
+                "status": "True",
+                "reason": "Succeeded",
+                "message": "Tasks Completed: 1 (Failed: 0, Cancelled 0), Skipped: 0",
+                "lastTransitionTime": now,
+            }
+        ],
     }

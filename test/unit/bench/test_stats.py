@@ -7,7 +7,6 @@ import math
 import pytest
 
 from bench.controller_metrics import buckets_between
-from bench.report import seconds
 from bench.stats import Distribution, histogram_quantile_bound, percentile
 
 
@@ -41,10 +40,3 @@ def test_observations_between_two_readings() -> None:
     before = {0.01: 5.0, math.inf: 6.0}
     after = {0.01: 9.0, math.inf: 12.0}
     assert buckets_between(before, after) == {0.01: 4.0, math.inf: 6.0}
-
-
-@pytest.mark.parametrize(
-    ("value", "text"), [(0.0002, "200 µs"), (0.0351, "35.1 ms"), (2.5, "2.50 s")]
-)
-def test_durations_read_in_the_unit_that_fits(value: float, text: str) -> None:
-    assert seconds(value) == text
