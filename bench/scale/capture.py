@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from api.workflowexecution.v1alpha1.constants import ConditionReason, ConditionType, Phase
-from bench import tekton
 from bench.cluster import ensure_namespaces
-from bench.driver import RUNNING_OR_DONE, Driver
-from bench.errors import ProgressTimeoutError
+from bench.errors import BenchError, ProgressTimeoutError
 from bench.observer import TERMINAL, Observer
 from bench.scale import controller
 from bench.scale.templates import (
@@ -26,7 +24,8 @@ from bench.scale.templates import (
     template_name,
     template_target,
 )
-from bench.scale.verdicts import fail, progress
+from bench.scale.verdicts import fail, progress, succeed
+from bench.workload import workflow_execution
 from wfe.controller.conditions import get_condition
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.runtime.client import Client
@@ -53,8 +52,7 @@ def capture(
     observer = Observer(client, NAMESPACE, execution_namespace)
     try:
         observer.start()
-        driver = Driver(client, observer, lambda _n: TIMEOUT)
-        templates = _run(client, driver, execution_namespace)
+        templates = _run(client, observer, execution_namespace)
         captured_at = time.time()
         for name in (template_name(kind) for kind in templates):
             client.delete(WORKFLOW_EXECUTIONS, name, NAMESPACE)
@@ -69,27 +67,35 @@ def capture(
     return templates, captured_at
 
 
-def _run(client: Client, driver: Driver, execution_namespace: str) -> dict[str, Template]:
+def _run(client: Client, observer: Observer, execution_namespace: str) -> dict[str, Template]:
+    def create(name: str, target: str) -> None:
+        client.create(WORKFLOW_EXECUTIONS, workflow_execution(name, NAMESPACE, target))
+
+    def reach(names: list[str], phases: list[str], what: str, must_be: str) -> None:
+        observer.wait_for_phases(names, phases, TIMEOUT, what)
+        wrong = [n for n in names if not observer.was_seen(n, must_be)]
+        if wrong:
+            raise BenchError(f"templates: {wrong} never {must_be}")
+
     runners = [COMPLETED, FAILED, RUNNING]
     names = [template_name(kind) for kind in runners]
     for kind in runners:
-        driver.create((template_name(kind), template_target(kind)))
-    driver.wait(names, RUNNING_OR_DONE, "the template WorkflowExecutions Running")
-    driver.expect(names, Phase.RUNNING, "templates")
-    driver.wait_for_pipeline_runs(names, "the template PipelineRuns")
+        create(template_name(kind), template_target(kind))
+    reach(
+        names, [Phase.RUNNING, *TERMINAL], "the template WorkflowExecutions Running", Phase.RUNNING
+    )
+    observer.wait_for_pipeline_runs(names, TIMEOUT, "the template PipelineRuns")
     # a duplicate on the running one's target: Skipped, ResourceBusy
     skipped = template_name(SKIPPED)
-    driver.create((skipped, template_target(RUNNING)))
-    driver.wait([skipped], [Phase.SKIPPED], "the duplicate Skipped")
+    create(skipped, template_target(RUNNING))
+    reach([skipped], [Phase.SKIPPED], "the duplicate Skipped", Phase.SKIPPED)
 
-    runs = {kind: driver.observer.pipeline_run_of(template_name(kind)) for kind in runners}
-    tekton.succeed(client, runs[COMPLETED], execution_namespace)
+    runs = {kind: observer.pipeline_run_of(template_name(kind)) for kind in runners}
+    succeed(client, runs[COMPLETED], execution_namespace)
     fail(client, runs[FAILED], execution_namespace)
     progress(client, runs[RUNNING], execution_namespace)
-    finished = [template_name(COMPLETED), template_name(FAILED)]
-    driver.wait(finished, TERMINAL, "the template verdicts")
-    driver.expect([template_name(COMPLETED)], Phase.COMPLETED, "templates")
-    driver.expect([template_name(FAILED)], Phase.FAILED, "templates")
+    reach([template_name(COMPLETED)], list(TERMINAL), "Completed", Phase.COMPLETED)
+    reach([template_name(FAILED)], list(TERMINAL), "Failed", Phase.FAILED)
 
     def read(kind: str) -> Object:
         return client.get(WORKFLOW_EXECUTIONS, template_name(kind), NAMESPACE)

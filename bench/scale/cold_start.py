@@ -14,9 +14,9 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bench.controller_process import ControllerProcess
 from bench.errors import ProgressTimeoutError
 from bench.scale import controller
-from bench.scale.process import ControllerProcess
 from bench.scale.scrape import (
     ACTIVE_WORKERS,
     CONTROLLER,

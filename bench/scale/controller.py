@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bench.scale.process import ControllerProcess
+from bench.controller_process import ControllerProcess
 from wfe.runtime.envtest import processes
 
 # the lines of the controller's own log that mark the phases of a start
@@ -51,9 +51,13 @@ def start(launch: Launch) -> ControllerProcess:
     """Starts the controller and waits until it is ready (its own readiness, as the kubelet would)."""
     metrics_port, probe_port = processes.free_port(), processes.free_port()
     launch.log.unlink(missing_ok=True)  # its phases are read back from this run's log only
-    return ControllerProcess.start(
-        launch.command(metrics_port, probe_port), launch.log, metrics_port, probe_port
-    )
+    return ControllerProcess(
+        launch.command(metrics_port, probe_port),
+        log_path=launch.log,
+        ready_url=f"http://127.0.0.1:{probe_port}/readyz",
+        metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
+        name="wfe-controller",
+    ).start()
 
 
 def log_times(log: Path, messages: Sequence[str]) -> dict[str, float]:

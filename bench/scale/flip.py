@@ -5,16 +5,16 @@ separate load process can write: how long until each WorkflowExecution is seen C
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from api.workflowexecution.v1alpha1.constants import Phase
-from bench.driver import RUNNING_OR_DONE, Driver
-from bench.errors import ProgressTimeoutError
+from bench.controller_process import ControllerProcess
+from bench.errors import BenchError, ProgressTimeoutError
+from bench.load_process import LoadProcess
 from bench.observer import TERMINAL, Observer
-from bench.scale import load
-from bench.scale.process import ControllerProcess
 from bench.scale.scrape import (
     ACTIVE_WORKERS,
     CONTROLLER,
@@ -27,7 +27,6 @@ from bench.scale.scrape import (
     buckets_between,
 )
 from bench.stats import Distribution
-from wfe.runtime.client import Client
 
 
 @dataclass(frozen=True)
@@ -61,49 +60,56 @@ class Flip:
         }
 
 
+CREATE_THREADS = 4  # as the RemediationOrchestrator's workers might
+VERDICT_THREADS = 8  # "as fast as a load process can": more writers than the controller's workers
+
+
 def measure(
     process: ControllerProcess,
-    client: Client,
     observer: Observer,
     kubeconfig: Path,
     targets: list[str],
-    timeout_for: Any,
+    timeout_for: Callable[[int], float],
 ) -> Flip:
     names = [f"flip-{index}" for index in range(len(targets))]
-    driver = Driver(client, observer, timeout_for)
-    before = Scrape.parse(process.scrape())
-    created_at = load.in_child(
-        load.create,
-        str(kubeconfig),
-        observer.namespace,
-        list(zip(names, targets, strict=True)),
-        load.CREATE_THREADS,
+    timeout = timeout_for(len(names))
+    load = LoadProcess(kubeconfig)
+    try:
+        before = Scrape.parse(process.scrape())
+        creates = load.create(
+            observer.namespace, list(zip(names, targets, strict=True)), CREATE_THREADS
+        )
+        running = observer.wait_for_phases(
+            names, [Phase.RUNNING, *TERMINAL], timeout, "every flip WorkflowExecution Running"
+        )
+        _expect(observer, names, Phase.RUNNING)
+        observer.wait_for_pipeline_runs(names, timeout, "every flip PipelineRun")
+        process.check_alive()
+        created = settled(process)
+        runs = {observer.pipeline_run_of(name): name for name in names}
+        cpu_before = process.cpu_seconds()
+        verdicts = load.succeed(observer.execution_namespace, list(runs), VERDICT_THREADS)
+    finally:
+        load.stop()
+    finished = observer.wait_for_phases(
+        names, TERMINAL, timeout, "every flip WorkflowExecution Completed"
     )
-    running = driver.wait(names, RUNNING_OR_DONE, "every flip WorkflowExecution Running")
-    driver.expect(names, Phase.RUNNING, "flip")
-    driver.wait_for_pipeline_runs(names, "every flip PipelineRun")
-    process.check_alive()
-    created = Scrape.parse(process.scrape())
-    runs = [observer.pipeline_run_of(name) for name in names]
-    cpu_before = process.cpu_seconds()
-    issued = load.in_child(load.succeed, str(kubeconfig), observer.execution_namespace, runs)
-    finished = driver.wait(names, TERMINAL, "every flip WorkflowExecution Completed")
-    driver.expect(names, Phase.COMPLETED, "flip")
+    _expect(observer, names, Phase.COMPLETED)
     cpu = process.cpu_seconds() - cpu_before
     # a reconcile is observed in the histograms when it returns, after its status write
     flipped = settled(process)
+    issued = {runs[run]: at for run, at in verdicts.issued.items()}
     return Flip(
         workflows=len(names),
         pipeline_run_created=Distribution.of(
-            observer.pipeline_run_seen_at(name) - created_at[i] for i, name in enumerate(names)
+            observer.pipeline_run_seen_at(name) - creates.issued[name] for name in names
         ),
-        all_running_s=running - min(created_at),
-        verdicts_issued_s=max(issued) - min(issued),
+        all_running_s=running - creates.first,
+        verdicts_issued_s=max(issued.values()) - min(issued.values()),
         synced=Distribution.of(
-            observer.phase_seen_at(name, Phase.COMPLETED) - issued[i]
-            for i, name in enumerate(names)
+            observer.phase_seen_at(name, Phase.COMPLETED) - issued[name] for name in names
         ),
-        all_completed_s=finished - min(issued),
+        all_completed_s=finished - verdicts.first,
         lock_checks=buckets_between(before.buckets(LOCK_CHECK), created.buckets(LOCK_CHECK)),
         reconcile_time=buckets_between(
             created.buckets(RECONCILE_TIME, controller=CONTROLLER),
@@ -112,6 +118,13 @@ def measure(
         status_sync=buckets_between(created.buckets(STATUS_SYNC), flipped.buckets(STATUS_SYNC)),
         controller_cpu_s=cpu,
     )
+
+
+def _expect(observer: Observer, names: list[str], phase: str) -> None:
+    wrong = [name for name in names if not observer.was_seen(name, phase)]
+    if wrong:
+        shown = ", ".join(f"{n}={observer.phase_of(n)}" for n in wrong[:5])
+        raise BenchError(f"flip: {len(wrong)} WorkflowExecution(s) never {phase}: {shown}")
 
 
 SETTLE_TIMEOUT_S = 60.0

@@ -1,9 +1,7 @@
-"""The load, in a process of its own: seeding, creating and Tekton's verdicts run on threads of a
-separate Python process, so they share no GIL with the observer that times the controller.
+"""Seeding, in a process of its own: copies of the templates are written from threads of a separate
+Python process, before the controller starts (bench/load_process.py drives the timed load).
 
-Times are ``time.monotonic()`` readings; on Linux that clock is system-wide, so the parent can
-compare them with its own. Each function here runs in the child: plain arguments in, plain
-results out.
+Each function here runs in the child: plain arguments in, plain results out.
 """
 
 from __future__ import annotations
@@ -15,17 +13,14 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from bench import tekton
-from bench.parallel import timed_calls
+from bench.errors import BenchError
+from bench.load_worker import in_parallel
 from bench.scale.seed import Seeded
 from bench.scale.templates import Template, copy_of
-from bench.workload import workflow_execution
 from wfe.controller.resources import PIPELINE_RUNS, WORKFLOW_EXECUTIONS
 from wfe.runtime.client import Client, load_configuration
 
 SEED_THREADS = 8
-VERDICT_THREADS = 8  # "as fast as a load process can": more threads than the controller's workers
-CREATE_THREADS = 4
 
 T = TypeVar("T")
 
@@ -36,10 +31,6 @@ def in_child(function: Callable[..., T], *args: Any) -> T:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         return pool.submit(function, *args).result()
-
-
-def _client(kubeconfig: str) -> Client:
-    return Client(load_configuration(kubeconfig), qps=0)  # no client-side throttling
 
 
 def seed(
@@ -54,20 +45,21 @@ def seed(
     ``captured_at``: when the templates were taken (epoch seconds): a copy's timestamps are moved
     so that it finished ``age_s`` before now.
     """
-    client = _client(kubeconfig)
+    client = Client(load_configuration(kubeconfig), qps=0)  # no client-side throttling
     by_kind = {kind: Template.from_dict(data) for kind, data in templates.items()}
+    by_name = {item.name: item for item in items}
     now = time.time()
-    writes = [0] * len(items)
+    writes: dict[str, int] = {}
 
-    def one(index: int) -> None:
-        item = items[index]
+    def one(name: str) -> None:
+        item = by_name[name]
         shift = timedelta(seconds=now - captured_at - item.age_s)
         copy = copy_of(by_kind[item.kind], namespace, item.name, item.target, shift)
         created = client.create(WORKFLOW_EXECUTIONS, copy.body)
         client.patch(
-            WORKFLOW_EXECUTIONS, item.name, {"status": copy.status}, namespace, subresource="status"
+            WORKFLOW_EXECUTIONS, name, {"status": copy.status}, namespace, subresource="status"
         )
-        writes[index] = 2
+        writes[name] = 2
         if copy.pipeline_run is not None:
             run = copy.owned_by(created["metadata"]["uid"])
             client.create(PIPELINE_RUNS, run)
@@ -78,31 +70,9 @@ def seed(
                 run["metadata"]["namespace"],
                 subresource="status",
             )
-            writes[index] += 2
+            writes[name] += 2
 
-    batch = timed_calls(one, range(len(items)), threads=SEED_THREADS)
-    return batch.wall_seconds, sum(writes)
-
-
-def create(
-    kubeconfig: str, namespace: str, items: Sequence[tuple[str, str]], threads: int
-) -> list[float]:
-    """Creates a WorkflowExecution per (name, target), as the RemediationOrchestrator; returns
-    when each create was issued."""
-    client = _client(kubeconfig)
-
-    def one(item: tuple[str, str]) -> None:
-        name, target = item
-        client.create(WORKFLOW_EXECUTIONS, workflow_execution(name, namespace, target))
-
-    return timed_calls(one, items, threads=threads).started_at
-
-
-def succeed(kubeconfig: str, execution_namespace: str, pipeline_runs: Sequence[str]) -> list[float]:
-    """Writes ``Succeeded=True`` on every PipelineRun, as Tekton; returns when each was issued."""
-    client = _client(kubeconfig)
-    return timed_calls(
-        lambda name: tekton.succeed(client, name, execution_namespace),
-        pipeline_runs,
-        threads=VERDICT_THREADS,
-    ).started_at
+    _issued, errors, seconds = in_parallel(one, list(by_name), SEED_THREADS)
+    if errors:
+        raise BenchError(f"seeding: {len(errors)} failed, e.g. {errors[:3]}")
+    return seconds, sum(writes.values())

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import cluster, environment
-from bench.apiserver_requests import WRITE_VERBS, ApiServerRequests, per_workflow
+from bench.apiserver_requests import WRITE_VERBS, ApiServerRequests, requests_by
 from bench.observer import Observer
 from bench.scale import capture, cold_start, controller, flip, load, seed
 from bench.scale.sizes import ScaleSize
@@ -113,11 +113,9 @@ def run(size: ScaleSize, out: Path, progress: Progress) -> ScaleResults:
         process, cold = cold_start.measure(launch, len(plan.items))
         teardown.callback(process.stop)
         cold_writes = {
-            kind: count
-            for kind, count in per_workflow(
-                requests_before, requests.counts(), 1, WRITE_VERBS
-            ).items()
-            if not kind.endswith(" leases")  # the API server's own identity lease, not ours
+            str(kind): float(count)
+            for kind, count in requests_by(requests_before, requests.counts()).items()
+            if kind.verb in WRITE_VERBS
         }
         progress(
             f"cold start with {len(plan.items)}: drained after {cold.to_drained_s:.2f}s, "
@@ -131,7 +129,6 @@ def run(size: ScaleSize, out: Path, progress: Progress) -> ScaleResults:
         observer.start()
         flipped = flip.measure(
             process,
-            plane.client(),
             observer,
             plane.kubeconfig,
             plan.free_targets(size.flip),

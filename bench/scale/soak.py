@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import cluster, environment
+from bench.controller_process import ControllerProcess
 from bench.observer import Observer
 from bench.scale import controller
 from bench.scale.growth import Growth, growth
-from bench.scale.process import ControllerProcess
 from bench.scale.scrape import CONTROLLER, RECONCILE_TOTAL, Scrape
 from bench.scale.trickle import Counts, Trickle
 from bench.stats import Distribution

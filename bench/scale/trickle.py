@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from api.workflowexecution.v1alpha1.constants import Phase
-from bench import tekton
 from bench.errors import BenchError, ProgressTimeoutError
 from bench.observer import TERMINAL, Observer
-from bench.scale.verdicts import fail
+from bench.scale.verdicts import fail, succeed
 from bench.workload import workflow_execution
 from wfe.controller.resources import WORKFLOW_EXECUTIONS
 from wfe.runtime.client import Client, is_not_found
@@ -142,7 +141,7 @@ class Trickle:
             if workflow.fails:
                 fail(self._client, run, namespace)
             else:
-                tekton.succeed(self._client, run, namespace)
+                succeed(self._client, run, namespace)
             with self._lock:
                 self._counts.verdicts += 1
             return

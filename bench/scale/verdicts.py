@@ -1,5 +1,5 @@
-"""Tekton's writes on a PipelineRun other than success (bench/tekton.py): a failed task, and the
-progress it reports while running. One merge patch on the status subresource each."""
+"""Tekton's writes on a PipelineRun: success, a failed task, and the progress it reports while
+running. One merge patch on the status subresource each (no read first, no conflict)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.tekton.v1 import SUCCEEDED_CONDITION
+from bench.workload import pipeline_run_succeeded_status
 from wfe.controller.resources import PIPELINE_RUNS
 from wfe.controller.timestamps import format_time
 from wfe.runtime.client import Client
 
 Object = dict[str, Any]
+
+
+def succeed(client: Client, name: str, namespace: str) -> None:
+    """Tekton's last write for a PipelineRun that succeeded."""
+    status = pipeline_run_succeeded_status(format_time(datetime.now(UTC)))
+    client.patch(PIPELINE_RUNS, name, {"status": status}, namespace, subresource="status")
 
 
 def fail(client: Client, name: str, namespace: str) -> None:
