@@ -12,7 +12,7 @@ from typing import Any
 from bench import cluster, environment
 from bench.apiserver_requests import WRITE_VERBS, ApiServerRequests, requests_by
 from bench.observer import Observer
-from bench.scale import capture, cold_start, controller, flip, load, seed
+from bench.scale import capture, cold_start, controller, flip, load, paced, seed
 from bench.scale.sizes import ScaleSize
 
 NAMESPACE = "scale"
@@ -59,6 +59,7 @@ class ScaleResults:
     cold_start: cold_start.ColdStart
     cold_start_writes: dict[str, float]  # API writes during the cold start (by verb and resource)
     scrape: ScrapeCost
+    paced: paced.Paced
     flip: flip.Flip
     rss_mib_after_flip: float
     peak_rss_mib: float
@@ -71,6 +72,7 @@ class ScaleResults:
             "cold_start": self.cold_start.as_dict(),
             "cold_start_api_writes": self.cold_start_writes,
             "scrape_cost": self.scrape.as_dict(),
+            "paced": self.paced.as_dict(),
             "flip": self.flip.as_dict(),
             "rss_mib_after_flip": self.rss_mib_after_flip,
             "peak_rss_mib": self.peak_rss_mib,
@@ -127,12 +129,13 @@ def run(size: ScaleSize, out: Path, progress: Progress) -> ScaleResults:
         observer = Observer(plane.client(), NAMESPACE, EXECUTION_NAMESPACE)
         teardown.callback(observer.stop)
         observer.start()
+        targets = plan.free_targets(size.paced + size.flip)
+        calm = paced.measure(
+            process, observer, plane.kubeconfig, targets[: size.paced], size.wait_timeout
+        )
+        progress(f"{size.paced} lock checks at {calm.rate_per_s:g}/s")
         flipped = flip.measure(
-            process,
-            observer,
-            plane.kubeconfig,
-            plan.free_targets(size.flip),
-            size.wait_timeout,
+            process, observer, plane.kubeconfig, targets[size.paced :], size.wait_timeout
         )
         progress(
             f"flip of {size.flip}: synced p99 {flipped.synced.p99:.2f}s, all Completed "
@@ -146,6 +149,7 @@ def run(size: ScaleSize, out: Path, progress: Progress) -> ScaleResults:
             cold_start=cold,
             cold_start_writes=cold_writes,
             scrape=scrape,
+            paced=calm,
             flip=flipped,
             rss_mib_after_flip=process.rss_kib() / 1024,
             peak_rss_mib=process.peak_rss_kib() / 1024,

@@ -5,7 +5,7 @@ remediations for a while holds mostly finished WorkflowExecutions (the Remediati
 deletes them with their RemediationRequest, much later) and a few in flight. Of the seeded ones:
 80 % Completed, 10 % Failed, 8 % Skipped (ResourceBusy), 2 % Running with their PipelineRun. Every
 finished one finished more than a day ago, so its cooldown is over and its lock released (its
-PipelineRun deleted), as the controller leaves it. Targets carry a history of about eight past
+PipelineRun deleted), as the controller leaves it. Targets carry a history of about seven past
 executions each (what the lock check reads); a Running one is the latest on its target.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bench.scale.templates import COMPLETED, FAILED, RUNNING, SKIPPED, app_target
 
 MIX = ((COMPLETED, 0.80), (FAILED, 0.10), (SKIPPED, 0.08), (RUNNING, 0.02))
-HISTORY_PER_TARGET = 8
+HISTORY_PER_TARGET = 7
 FINISHED_AT_LEAST_S = 24 * 3600.0  # a day: far past any cooldown
 SPACING_S = 60.0  # between two seeded executions, oldest first
 

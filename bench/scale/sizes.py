@@ -11,6 +11,7 @@ class ScaleSize:
     name: str
     workflow_executions: int  # seeded before the controller starts
     flip: int  # Running at once, then all Succeeded
+    paced: int  # created one at a time before the flip: lock checks without contention
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -21,6 +22,6 @@ class ScaleSize:
 
 
 SCALE_SIZES = {
-    "smoke": ScaleSize("smoke", workflow_executions=300, flip=30),
-    "full": ScaleSize("full", workflow_executions=10_000, flip=1_000),
+    "smoke": ScaleSize("smoke", workflow_executions=300, flip=30, paced=10),
+    "full": ScaleSize("full", workflow_executions=10_000, flip=1_000, paced=200),
 }
