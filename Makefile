@@ -8,6 +8,8 @@ PY := $(VENV)/bin/python
 IMG ?= workflowexecution-controller:latest
 BENCH_SIZE ?= smoke
 BENCH_PEERS_SIZE ?= moderate
+SCALE_SIZE ?= full
+SOAK_MINUTES ?= 30
 FAULTS_SIZE ?= reduced
 
 .PHONY: help
@@ -107,6 +109,14 @@ bench: venv envtest ## Benchmark the controller as its own process (BENCH_SIZE=s
 .PHONY: bench-peers
 bench-peers: venv envtest ## The same side by side with the Go controller-runtime and kopf peers (BENCH_PEERS_SIZE=moderate)
 	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m bench --peers --size $(BENCH_PEERS_SIZE) --out bench/out/peers
+
+.PHONY: bench-scale
+bench-scale: venv envtest ## Scale: 10,000 WFEs (cold start, RSS, lock check), 1,000 flipped at once (SCALE_SIZE=full|smoke)
+	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m bench.scale --size $(SCALE_SIZE) --out bench/out
+
+.PHONY: bench-soak
+bench-soak: venv envtest ## Soak: a steady trickle for SOAK_MINUTES (30), the controller's RSS and open files over time
+	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m bench.soak --minutes $(SOAK_MINUTES) --out bench/out
 
 ##@ Run
 

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--peers",
         action="store_true",
-        help="also run the peers (WFE_PEERS_DIR, default /work/shared/peers)",
+        help="also run the peers (WFE_PEERS_DIR, default ../shared/peers next to the checkout)",
     )
     parser.add_argument(
         "--settings",

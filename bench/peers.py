@@ -12,7 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_PEERS_DIR = Path("/work/shared/peers")
+# the peers sit next to the checkout, in the shared folder of the team (../shared/peers)
+DEFAULT_PEERS_DIR = Path(__file__).resolve().parents[2] / "shared" / "peers"
 CACHE = Path.home() / ".cache" / "wfe-bench"
 KOPF_REQUIREMENTS = ("kopf==1.45.2", "kubernetes>=31,<38")
 GO_BINARY = "wfe-go-controller"

@@ -93,6 +93,9 @@ def setup_controller(
         WORKFLOW_EXECUTIONS, TARGET_RESOURCE_FIELD, lambda obj: target_resource_of(obj, kinds)
     )
     phase_index = cache.index_field(WORKFLOW_EXECUTIONS, PHASE_FIELD, index_by_field(PHASE_FIELD))
+    audit_index = cache.index_field(
+        WORKFLOW_EXECUTIONS, cache_gauges.AUDIT_INDEX_FIELD, cache_gauges.audit_index_values
+    )
     # only executions (PipelineRuns, Jobs) this controller labelled, only in the execution namespace
     execution_informers = [
         cache.informer_for(
@@ -134,8 +137,12 @@ def setup_controller(
     metrics.count_active_with(
         lambda: cache.count_by_index(WORKFLOW_EXECUTIONS, phase_index, Phase.RUNNING)
     )
+    # scrape-time gauges from the indexes: only Running objects are copied, the rest is counted
     cache_gauges.install(
-        lambda: cache.list(WORKFLOW_EXECUTIONS),
+        lambda: cache.by_index(WORKFLOW_EXECUTIONS, phase_index, Phase.RUNNING),
+        lambda: cache.count_by_index(
+            WORKFLOW_EXECUTIONS, audit_index, cache_gauges.AUDIT_NOT_RECORDED
+        ),
         settings.execution.default_timeout_seconds,
         clock,
     )

@@ -21,7 +21,7 @@ from wfe.controller.naming import pipeline_run_name
 from wfe.runtime.client import Client
 from wfe.runtime.metrics.registry import REGISTRY
 
-from .harness import Cluster, RunningController, start_controller
+from .harness import Cluster, RunningController, metric, start_controller
 from .tekton import Tekton, progress
 
 Object = dict[str, Any]
@@ -172,6 +172,11 @@ def test_events_of_an_outage_all_arrive_once_data_storage_is_back_and_no_workflo
             ConditionReason.LOCK_RELEASED,
         )
         audit_recorded(cluster, name, "False", ConditionReason.AUDIT_FAILED)
+    # the alert's gauge, counted from the cache's audit index at scrape time
+    wait_for(
+        lambda: metric("workflowexecution_audit_not_recorded") == len(outcomes),
+        message="every workflow counted as audit not recorded",
+    )
     wait_for(lambda: audit_backlog() == len(expected), message="every event in the backlog")
     assert spooled_ids(tmp_path) == set(expected)
     assert data_storage.received == []
@@ -187,6 +192,10 @@ def test_events_of_an_outage_all_arrive_once_data_storage_is_back_and_no_workflo
 
     for name in outcomes:
         audit_recorded(cluster, name, "True", ConditionReason.AUDIT_SUCCEEDED)
+    wait_for(
+        lambda: metric("workflowexecution_audit_not_recorded") == 0,
+        message="no workflow counted as audit not recorded",
+    )
     assert_each_arrived_once(data_storage, expected)
     by_id = {e["event_id"]: e for e in data_storage.received}
     for wfe in finished:
@@ -228,6 +237,10 @@ def test_events_spooled_before_a_restart_are_delivered_by_the_next_controller(
 
     for name in outcomes:
         audit_recorded(cluster, name, "True", ConditionReason.AUDIT_SUCCEEDED)
+    wait_for(
+        lambda: metric("workflowexecution_audit_not_recorded") == 0,
+        message="no workflow counted as audit not recorded",
+    )
     assert_each_arrived_once(data_storage, expected)
     # the spooled events themselves, not rebuilt ones: they say when the first controller saw each
     # transition, not when the second one started

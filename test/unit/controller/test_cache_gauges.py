@@ -37,3 +37,36 @@ def test_only_audit_recorded_false_counts() -> None:
         return wfe("Completed", 10, conditions=conditions)
 
     assert audit_not_recorded([audited("False"), audited("True"), audited(None)]) == 1
+
+
+def test_the_audit_index_holds_only_executions_whose_audit_is_not_recorded() -> None:
+    from wfe.controller.cache_gauges import AUDIT_NOT_RECORDED, audit_index_values
+
+    def with_audit(status: str) -> dict[str, Any]:
+        return wfe("Completed", 10, conditions=[{"type": "AuditRecorded", "status": status}])
+
+    assert audit_index_values(with_audit("False")) == [AUDIT_NOT_RECORDED]
+    assert audit_index_values(with_audit("True")) == []
+    assert audit_index_values(wfe("Running", 10)) == []
+    assert audit_index_values({}) == []
+
+
+def test_a_scrape_reads_only_the_running_executions_and_an_index_count() -> None:
+    """A scrape with 10,000 cached WorkflowExecutions cost 1.6 s of CPU and a transient copy of the
+    whole cache when both gauges listed every object (bench/scale, docs/benchmarks.md)."""
+    from wfe.controller import cache_gauges
+    from wfe.runtime.metrics.registry import REGISTRY
+
+    listed: list[str] = []
+
+    def running() -> list[dict[str, Any]]:
+        listed.append("running")
+        return [wfe("Running", 1801), wfe("Running", 10)]
+
+    cache_gauges.install(running, lambda: 3, DEFAULT_TIMEOUT, lambda: NOW)
+    scrape = {
+        sample.name: sample.value for family in REGISTRY.collect() for sample in family.samples
+    }
+    assert scrape["workflowexecution_running_past_timeout"] == 1.0
+    assert scrape["workflowexecution_audit_not_recorded"] == 3.0
+    assert listed == ["running"]  # one scrape: the Running ones, listed once

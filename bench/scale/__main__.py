@@ -1,0 +1,49 @@
+"""``python -m bench.scale --size smoke|full --out bench/out``: the scale run, its report in
+``scale.md`` and ``scale.json``. Exits 1 only on a real error, never because a target was missed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from bench.scale import report
+from bench.scale.run import run
+from bench.scale.sizes import SCALE_SIZES
+from wfe.runtime.log import configure_logging
+
+EXIT_ERROR = 1
+
+
+def progress(message: str) -> None:
+    print(f"[bench.scale] {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.scale",
+        description="Scale: cold start, memory and lock check with N WorkflowExecutions in the "
+        "cluster, and N Running flipped to Succeeded at once, the controller in its own process.",
+    )
+    parser.add_argument("--size", choices=sorted(SCALE_SIZES), default="smoke")
+    parser.add_argument("--out", type=Path, default=Path("bench/out"), help="report directory")
+    args = parser.parse_args(argv)
+    size, out = SCALE_SIZES[args.size], args.out
+    out.mkdir(parents=True, exist_ok=True)
+    configure_logging("warning", "console")  # the harness's own informers: quiet
+    progress(f"size {size.name}; controller log in {out / 'controller.log'}")
+    try:
+        results = run(size, out, progress)
+    except Exception:
+        traceback.print_exc()
+        print("bench.scale: failed (everything started was torn down)", file=sys.stderr)
+        return EXIT_ERROR
+    main_table = report.write(results, out)
+    progress(f"report in {out / 'scale.md'} and {out / 'scale.json'}")
+    print(main_table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

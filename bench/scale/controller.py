@@ -1,0 +1,78 @@
+"""The controller under measurement: the ``wfe-controller`` console script of this venv, started as
+its own process with plain-HTTP metrics on loopback, as deployed (4 workers, audit sink none)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bench.controller_process import ControllerProcess
+from wfe.runtime.envtest import processes
+
+# the lines of the controller's own log that mark the phases of a start
+CACHE_STARTING = "starting cache and waiting for it to sync"
+WORKERS_STARTING = "Starting workers"
+
+
+def console_script() -> Path:
+    """``wfe-controller`` next to this interpreter (the venv's), as ``make venv`` installs it."""
+    return Path(sys.executable).parent / "wfe-controller"
+
+
+@dataclass(frozen=True)
+class Launch:
+    kubeconfig: Path
+    execution_namespace: str
+    log: Path
+    watch_namespace: str | None = None
+    extra_flags: tuple[str, ...] = ()
+
+    def command(self, metrics_port: int, probe_port: int) -> list[str]:
+        flags = [
+            str(console_script()),
+            f"--kubeconfig={self.kubeconfig}",
+            f"--execution-namespace={self.execution_namespace}",
+            "--audit-sink=none",
+            "--metrics-secure=false",
+            f"--metrics-bind-address=127.0.0.1:{metrics_port}",
+            f"--health-probe-bind-address=127.0.0.1:{probe_port}",
+            "--log-format=json",
+        ]
+        if self.watch_namespace:
+            flags.append(f"--watch-namespace={self.watch_namespace}")
+        return [*flags, *self.extra_flags]
+
+
+def start(launch: Launch) -> ControllerProcess:
+    """Starts the controller and waits until it is ready (its own readiness, as the kubelet would)."""
+    metrics_port, probe_port = processes.free_port(), processes.free_port()
+    launch.log.unlink(missing_ok=True)  # its phases are read back from this run's log only
+    return ControllerProcess(
+        launch.command(metrics_port, probe_port),
+        log_path=launch.log,
+        ready_url=f"http://127.0.0.1:{probe_port}/readyz",
+        metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
+        name="wfe-controller",
+    ).start()
+
+
+def log_times(log: Path, messages: Sequence[str]) -> dict[str, float]:
+    """The wall-clock time (epoch seconds) each of ``messages`` first appears in the JSON log."""
+    found: dict[str, float] = {}
+    if not log.exists():
+        return found
+    for line in log.read_text(errors="replace").splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        event, stamp = entry.get("msg", entry.get("event")), entry.get("ts")
+        if event in messages and event not in found and isinstance(stamp, str):
+            found[event] = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    return found

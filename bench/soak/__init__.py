@@ -1,0 +1,1 @@
+"""``python -m bench.soak``: the soak benchmark (its code lives in bench/scale)."""

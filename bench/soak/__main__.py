@@ -1,0 +1,54 @@
+"""``python -m bench.soak --minutes 30 --out bench/out``: the controller, its own process, under a
+steady trickle; its RSS and open files sampled over time (``soak.md``, ``soak.json``). Exits 1 only
+on a real error, never because something grew."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from bench.scale import soak_report
+from bench.scale.soak import SoakSettings, run
+from wfe.runtime.log import configure_logging
+
+EXIT_ERROR = 1
+
+
+def progress(message: str) -> None:
+    print(f"[bench.soak] {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    defaults = SoakSettings(minutes=30)
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
+    parser.add_argument("--minutes", type=float, default=defaults.minutes)
+    parser.add_argument("--rate", type=float, default=defaults.rate_per_s, help="workflows/s")
+    parser.add_argument(
+        "--sample-interval", type=float, default=defaults.sample_interval_s, help="seconds"
+    )
+    parser.add_argument("--out", type=Path, default=Path("bench/out"), help="report directory")
+    args = parser.parse_args(argv)
+    if args.minutes <= 0 or args.rate <= 0 or args.sample_interval <= 0:
+        parser.error("--minutes, --rate and --sample-interval must be positive")
+    settings = SoakSettings(
+        minutes=args.minutes, rate_per_s=args.rate, sample_interval_s=args.sample_interval
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    configure_logging("warning", "console")
+    progress(f"{settings.minutes:g} min at {settings.rate_per_s:g}/s; report in {args.out}")
+    try:
+        results = run(settings, args.out, progress)
+    except Exception:
+        traceback.print_exc()
+        print("bench.soak: failed (everything started was torn down)", file=sys.stderr)
+        return EXIT_ERROR
+    main_table = soak_report.write(results, args.out)
+    progress(f"report in {args.out / 'soak.md'} and {args.out / 'soak.json'}")
+    print(main_table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
