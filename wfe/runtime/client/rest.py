@@ -42,6 +42,7 @@ from wfe.runtime.client.flowcontrol import (
     retry_after_seconds,
 )
 from wfe.runtime.client.resource import Resource
+from wfe.runtime.client.transport import Answer, Transport
 from wfe.runtime.client.watch import WatchStream
 from wfe.runtime.metrics.rest_client_metrics import (
     ERROR_CODE,
@@ -102,6 +103,8 @@ class Client:
             else self._pool.connection_from_url(self._host)
         )
         self._credentials = _Credentials(configuration)
+        # request/answer calls on the lean transport; watches (streams) stay on urllib3
+        self._transport = lean_transport(configuration) if self._direct is not None else None
         self._user_agent = user_agent
         self._metrics_host = urlsplit(self._host).netloc or self._host
         self._rate_limiter: RateLimiter = new_rate_limiter(qps, burst)
@@ -163,7 +166,7 @@ class Client:
             query=query,
             body=body,
             content_type=content_type,
-            timeout=urllib3.Timeout(total=timeout or self.timeout),
+            timeout=timeout or self.timeout,
             deadline=None if timeout is None else time.monotonic() + timeout,
             compressed=compressed,
         )
@@ -184,10 +187,10 @@ class Client:
         query: Mapping[str, Any] | None,
         body: Any,
         content_type: str,
-        timeout: urllib3.Timeout,
+        timeout: urllib3.Timeout | float,
         deadline: float | None = None,
         compressed: bool = False,
-    ) -> urllib3.BaseHTTPResponse:
+    ) -> urllib3.BaseHTTPResponse | Answer:
         """One request with client-go's flow control: the token bucket before every attempt,
         retries after the server's Retry-After and of reads on a connection reset. ``deadline``
         (monotonic) bounds the retries; a wait that would pass it is not made."""
@@ -262,8 +265,12 @@ class Client:
         url: str,
         body: bytes | None,
         headers: dict[str, str],
-        timeout: urllib3.Timeout,
-    ) -> urllib3.BaseHTTPResponse:
+        timeout: urllib3.Timeout | float,
+    ) -> urllib3.BaseHTTPResponse | Answer:
+        if not isinstance(timeout, urllib3.Timeout):  # a request/answer call
+            if self._transport is not None:
+                return self._transport.request(method, url, headers, body, timeout)
+            timeout = urllib3.Timeout(total=timeout)
         if self._direct is not None:
             return self._direct.urlopen(
                 method,
@@ -417,6 +424,7 @@ class Client:
             content_type="application/json",
             timeout=urllib3.Timeout(connect=self.timeout, read=inactivity_timeout),
         )
+        assert not isinstance(response, Answer)  # a stream is never read on the lean transport
         return WatchStream(response)
 
     def is_served(self, resource: Resource) -> bool:
@@ -491,6 +499,35 @@ def pool_manager(configuration: Configuration) -> urllib3.PoolManager:
     return urllib3.PoolManager(**pool_args)
 
 
+def lean_transport(configuration: Configuration) -> Transport | None:
+    """The lean transport to the API server, or None where urllib3 must stay (a host with a path,
+    options only urllib3 implements)."""
+    url = urlsplit(str(configuration.host))
+    if url.scheme not in ("http", "https") or not url.hostname or url.path.strip("/"):
+        return None
+    if getattr(configuration, "assert_hostname", None) is not None:
+        return None
+    if getattr(configuration, "socket_options", None) is not None:
+        return None
+    context = None
+    if url.scheme == "https":
+        context = ssl.create_default_context(
+            cafile=configuration.ssl_ca_cert, cadata=getattr(configuration, "ca_cert_data", None)
+        )
+        if not configuration.verify_ssl:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if configuration.cert_file:
+            context.load_cert_chain(configuration.cert_file, configuration.key_file)
+    return Transport(
+        (url.hostname, url.port or (443 if context else 80)),
+        url.netloc.rpartition("@")[2],
+        ssl_context=context,
+        server_hostname=getattr(configuration, "tls_server_name", None) or url.hostname,
+        maxsize=max(16, configuration.connection_pool_maxsize or 16),
+    )
+
+
 def bypasses_proxy(host: str, no_proxy: str | None) -> bool:
     """Whether NO_PROXY (comma-separated hosts, domain suffixes, IPs, CIDRs or ``*``) covers ``host``."""
     hostname = urlsplit(host if "//" in host else f"//{host}").hostname or ""
@@ -512,7 +549,7 @@ def bypasses_proxy(host: str, no_proxy: str | None) -> bool:
     return False
 
 
-def _discard(response: urllib3.BaseHTTPResponse) -> None:
+def _discard(response: urllib3.BaseHTTPResponse | Answer) -> None:
     try:
         response.drain_conn()
     except (HTTPError, OSError):
