@@ -111,8 +111,12 @@ class _LineLogger:
             return
         with lock:
             stream = _SINK.stream
-            stream.write(line + "\n")
-            stream.flush()
+            try:
+                stream.write(line + "\n")
+                stream.flush()
+            except (OSError, ValueError):
+                # as stdlib logging's handlers: a closed or broken stream never fails the caller
+                pass
 
     info = debug = warning = error = critical = exception = msg
 
