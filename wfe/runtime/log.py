@@ -12,13 +12,16 @@ such as ``authorization`` or ``token`` is replaced by ``[REDACTED]``.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+import threading
 import uuid
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any, Literal, TextIO
 
+import orjson
 import structlog
 from structlog.typing import Processor
 
@@ -80,17 +83,115 @@ def _standard_keys_first(
     return ordered
 
 
+class _Sink:
+    """Where structlog lines go and from which level: one mutable instance, so loggers cached on
+    first use follow a later ``configure_logging`` (tests reconfigure; the controller once)."""
+
+    def __init__(self) -> None:
+        self.stream: TextIO = sys.stderr
+        self.lock: threading.RLock | None = None
+        self.threshold = logging.INFO
+
+
+_SINK = _Sink()
+
+
+class _LineLogger:
+    """structlog's output end: one rendered line, written under the stdlib handler's lock so
+    lines from both paths never interleave."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str = ""):
+        self.name = name
+
+    def msg(self, line: str) -> None:
+        lock = _SINK.lock
+        if lock is None:
+            return
+        with lock:
+            stream = _SINK.stream
+            try:
+                stream.write(line + "\n")
+                stream.flush()
+            except (OSError, ValueError):
+                # as stdlib logging's handlers: a closed or broken stream never fails the caller
+                pass
+
+    info = debug = warning = error = critical = exception = msg
+
+
+def _line_logger_factory(*args: Any) -> _LineLogger:
+    return _LineLogger(str(args[0]) if args else "")
+
+
+class _BoundLogger(structlog.BoundLoggerBase):
+    """structlog's bound logger with a level check before any processing: a debug line in a hot
+    path costs one comparison when debug is off."""
+
+    def _at(self, level: int, method: str, event: str | None, kw: dict[str, Any]) -> Any:
+        if level < _SINK.threshold:
+            return None
+        return self._proxy_to_logger(method, event, **kw)
+
+    def debug(self, event: str | None = None, **kw: Any) -> Any:
+        return self._at(logging.DEBUG, "debug", event, kw)
+
+    def info(self, event: str | None = None, **kw: Any) -> Any:
+        return self._at(logging.INFO, "info", event, kw)
+
+    def warning(self, event: str | None = None, **kw: Any) -> Any:
+        return self._at(logging.WARNING, "warning", event, kw)
+
+    warn = warning
+
+    def error(self, event: str | None = None, **kw: Any) -> Any:
+        return self._at(logging.ERROR, "error", event, kw)
+
+    def critical(self, event: str | None = None, **kw: Any) -> Any:
+        return self._at(logging.CRITICAL, "critical", event, kw)
+
+    def exception(self, event: str | None = None, **kw: Any) -> Any:
+        kw.setdefault("exc_info", True)
+        return self._at(logging.ERROR, "error", event, kw)
+
+
+def _add_level(_logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> Any:
+    event_dict["level"] = method
+    return event_dict
+
+
+def _add_logger_name(logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
+    record = event_dict.get("_record")
+    event_dict["logger"] = record.name if record is not None else getattr(logger, "name", "")
+    return event_dict
+
+
+def _json_dumps(obj: Any, **kwargs: Any) -> str:
+    """structlog's JSONRenderer serializer on orjson (several times faster than json.dumps)."""
+    default = kwargs.get("default")
+    try:
+        return orjson.dumps(obj, default=default).decode()
+    except TypeError:
+        return json.dumps(obj, **kwargs)
+
+
 def configure_logging(
     level: str | int = "info", fmt: LogFormat = "json", stream: TextIO | None = None
 ) -> None:
-    """Route structlog and stdlib logging to ``stream`` (stderr) in the chosen format."""
+    """Route structlog and stdlib logging to ``stream`` (stderr) in the chosen format.
+
+    structlog lines are rendered and written directly (stdlib logging's records, handler and
+    formatter cost ~4x the line itself); records of libraries that log through stdlib ``logging``
+    go through a handler that renders them the same way.
+    """
     if fmt not in ("json", "console"):
         raise ValueError(f"invalid log format {fmt!r}: want json or console")
     threshold = parse_level(level)
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
+        _add_level,
+        _add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
         redact_secrets,
     ]
@@ -100,23 +201,11 @@ def configure_logging(
             structlog.processors.format_exc_info,
             structlog.processors.EventRenamer("msg"),
             _standard_keys_first,
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(serializer=_json_dumps),
         ]
     else:
         rendering = [structlog.dev.ConsoleRenderer(colors=False, timestamp_key="ts")]
 
-    structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *shared,
-            structlog.stdlib.PositionalArgumentsFormatter(),
-            structlog.processors.StackInfoRenderer(),
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
@@ -124,14 +213,27 @@ def configure_logging(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendering],
         )
     )
+    _SINK.stream = stream or sys.stderr
+    _SINK.lock = handler.lock
+    _SINK.threshold = threshold
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.processors.StackInfoRenderer(),
+            *rendering,
+        ],
+        logger_factory=_line_logger_factory,
+        wrapper_class=_BoundLogger,
+        cache_logger_on_first_use=True,
+    )
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(threshold)
 
 
-def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+def get_logger(name: str) -> Any:
     """A structlog logger named ``name`` (the ``logger`` field)."""
-    return structlog.stdlib.get_logger(name)
+    return structlog.get_logger(name)
 
 
 def new_reconcile_id() -> str:

@@ -18,8 +18,17 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s_client
 
-from wfe.runtime.client import ApiConnectionError, ApiError, Client, ClientFencedError, Resource
+from wfe.runtime.client import (
+    ApiConnectionError,
+    ApiError,
+    Client,
+    ClientFencedError,
+    Resource,
+    codec,
+)
+from wfe.runtime.client.config import ClusterConfig
 from wfe.runtime.client.flowcontrol import TokenBucket, retry_after_seconds
+from wfe.runtime.client.rest import bypasses_proxy
 from wfe.runtime.metrics.registry import REGISTRY
 
 CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
@@ -232,3 +241,89 @@ def test_a_fenced_client_still_reads_but_no_write_leaves_it(server: ScriptedServ
         with pytest.raises(ClientFencedError, match="leader election lost"):
             writer.create(CONFIGMAPS, {"metadata": {"name": "a", "namespace": "ns"}})
     assert [line.split()[0] for line, _ in server.seen] == ["GET"]
+
+
+UNAUTHORIZED = (401, {}, {"kind": "Status", "code": 401, "reason": "Unauthorized", "message": "no"})
+
+
+class RotatingToken:
+    """A configuration whose refresh hook hands out token-1, token-2, ... (one per rotation)."""
+
+    def __init__(self, server: ScriptedServer) -> None:
+        self.config = ClusterConfig(f"http://{server.host}")
+        self.calls = 0
+        self.rotations = 0
+        self.config.refresh_api_key_hook = self._refresh
+
+    def rotate(self) -> None:
+        self.rotations += 1
+
+    def _refresh(self, config: ClusterConfig) -> None:
+        self.calls += 1
+        config.api_key = {"authorization": f"Bearer token-{self.rotations}"}
+
+
+def authorization_seen(server: ScriptedServer) -> list[str]:
+    return [
+        next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        for _, headers in server.seen
+    ]
+
+
+def test_a_401_after_the_token_rotated_is_retried_once_with_the_new_token(
+    server: ScriptedServer,
+) -> None:
+    token = RotatingToken(server)
+    client = Client(token.config)
+    client.get(CONFIGMAPS, "a", "ns")
+    token.rotate()  # the server now wants token-1; the client still holds token-0 for a second
+    server.script.extend([UNAUTHORIZED])
+    client.get(CONFIGMAPS, "a", "ns")
+    assert authorization_seen(server) == ["Bearer token-0", "Bearer token-0", "Bearer token-1"]
+
+
+def test_a_401_with_unchanged_credentials_is_an_error_not_a_loop(server: ScriptedServer) -> None:
+    token = RotatingToken(server)
+    server.script.extend([UNAUTHORIZED, UNAUTHORIZED])
+    with pytest.raises(ApiError) as raised:
+        Client(token.config).get(CONFIGMAPS, "a", "ns")
+    assert raised.value.status == 401
+    assert len(server.seen) == 1
+
+
+def test_credentials_are_read_at_most_once_a_second_not_per_request(
+    server: ScriptedServer,
+) -> None:
+    token = RotatingToken(server)
+    client = Client(token.config)
+    for _ in range(20):
+        client.get(CONFIGMAPS, "a", "ns")
+    assert token.calls == 1
+    assert set(authorization_seen(server)) == {"Bearer token-0"}
+
+
+def test_bodies_round_trip_through_orjson_and_the_stdlib_fallback(server: ScriptedServer) -> None:
+    client = client_for(server)
+    client.create(CONFIGMAPS, {"metadata": {"name": "a", "namespace": "ns"}, "big": 2**70})
+    client.create(CONFIGMAPS, {"metadata": {"name": "b", "namespace": "ns"}, "data": {"k": "é"}})
+    assert len(server.seen) == 2
+    assert codec.loads(codec.dumps({"n": 2**70, "s": "é"})) == {"n": float(2**70), "s": "é"}
+    assert codec.loads(b'{"a": NaN}')["a"] != 0  # orjson refuses NaN; the stdlib reads it
+
+
+@pytest.mark.parametrize(
+    ("host", "no_proxy", "bypassed"),
+    [
+        ("https://api.example.com:6443", "example.com", True),
+        ("https://api.example.com:6443", ".example.com", True),
+        ("https://api.example.com:6443", "other.com, *", True),
+        ("https://api.example.com:6443", "ample.com", False),
+        ("https://10.0.0.1:443", "10.0.0.0/8", True),
+        ("https://10.0.0.1:443", "192.168.0.0/16", False),
+        ("https://10.0.0.1:443", None, False),
+    ],
+)
+def test_no_proxy_covers_hosts_domains_and_networks(
+    host: str, no_proxy: str | None, bypassed: bool
+) -> None:
+    assert bypasses_proxy(host, no_proxy) is bypassed

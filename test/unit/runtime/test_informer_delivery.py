@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 from support.wait import wait_for
 
-from wfe.runtime.cache import ExponentialBackoff, ReflectorOptions, SharedIndexInformer
+from wfe.runtime.cache import (
+    ExponentialBackoff,
+    ReflectorOptions,
+    ResourceEventHandlerFuncs,
+    SharedIndexInformer,
+)
 from wfe.runtime.cache.processor import DEFAULT_RESYNC_SECONDS, jittered_resync_period
 from wfe.runtime.client import ApiError, Resource, WatchEvent
 
@@ -191,3 +196,26 @@ def test_the_default_resync_is_ten_hours_jittered_by_ten_percent(draw: float) ->
     period = jittered_resync_period(rand=lambda: draw)
     assert DEFAULT_RESYNC_SECONDS == 36000
     assert 0.9 * 36000 <= period < 1.1 * 36000
+
+
+def test_handlers_see_the_caches_own_objects_and_readers_get_copies(
+    informers: list[SharedIndexInformer],
+) -> None:
+    """client-go's contract: an informer stores what it decoded without copying it and hands that
+    same object to its handlers (read-only); the cache's readers still get private copies."""
+    updated = cm("a", "2")
+    client = ScriptedClient([page([cm("a", "1")], "1")], [[WatchEvent("MODIFIED", updated)]])
+    handed: list[dict[str, Any]] = []
+    informer = start(informers, client)
+    informer.add_event_handler(
+        ResourceEventHandlerFuncs(update_func=lambda _old, new: handed.append(new))
+    )
+    informer.start()
+    wait_for(lambda: len(handed) == 1)
+
+    assert informer.indexer.peek("ns/a", lambda stored: stored is handed[0])
+    read = informer.indexer.get("ns/a")
+    assert read == cm("a", "2") and read is not handed[0]
+    assert read is not None
+    read["metadata"]["name"] = "edited"
+    assert informer.indexer.get("ns/a") == cm("a", "2")

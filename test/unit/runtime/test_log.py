@@ -90,3 +90,9 @@ def test_level_filters_lower_records(output: io.StringIO) -> None:
 def test_unknown_levels_are_rejected() -> None:
     with pytest.raises(ValueError, match="log level"):
         configure_logging("verbose")
+
+
+def test_a_closed_log_stream_never_fails_the_caller(output: io.StringIO) -> None:
+    output.close()
+    get_logger("wfe.test").info("after the stream closed")
+    logging.getLogger("urllib3").warning("from a library too")

@@ -13,8 +13,8 @@ from wfe.runtime.cache.store import Change, ChangeType
 class ResourceEventHandler(Protocol):
     """Receives an informer's notifications (client-go: cache.ResourceEventHandler).
 
-    Handlers of one informer share the objects they are handed; treat them as read-only (they are
-    never the cache's own copies, so a careless handler can only confuse its peers, not the cache).
+    Handlers of one informer share the objects they are handed, which are the cache's own
+    objects (client-go's contract): read them, never modify them; copy what must be changed.
     ``on_delete`` always gets an object: for a delete that a relist inferred (client-go's
     ``DeletedFinalStateUnknown`` tombstone) it is the last state the cache held.
     """

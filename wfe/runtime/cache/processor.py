@@ -8,10 +8,10 @@ relist) reaches only the listeners whose resync is due.
 
 from __future__ import annotations
 
+import queue
 import random
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 
 import structlog
@@ -54,8 +54,10 @@ class ProcessorListener:
         self.resync_period = resync_period
         self._name = name
         self._clock = clock
-        self._buffer: deque[_Item] = deque()
-        self._cond = threading.Condition()
+        # SimpleQueue: the hand-off from the reader to this thread happens in C, without a
+        # Python-level Condition and its per-wait lock; None wakes a stopping thread
+        self._buffer: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
         self._stopping = False
         self._next_resync = None if resync_period is None else clock() + resync_period
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -66,23 +68,18 @@ class ProcessorListener:
 
     def add(self, item: _Item) -> None:
         """Queues a change (or a callback to run once everything before it was delivered)."""
-        with self._cond:
-            if self._stopping:
-                return
-            self._buffer.append(item)
-            self._cond.notify()
+        if not self._stopping:
+            self._buffer.put(item)
 
     def start(self) -> None:
-        with self._cond:
+        with self._lock:
             if self._thread.ident is None:
                 self._thread.start()
 
     def stop(self) -> None:
         """Stops delivering; what is still queued is dropped."""
-        with self._cond:
-            self._stopping = True
-            self._buffer.clear()
-            self._cond.notify()
+        self._stopping = True
+        self._buffer.put(None)
 
     # --- resync schedule (called under the informer's lock) --------------------------------------
 
@@ -100,12 +97,9 @@ class ProcessorListener:
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                while not self._buffer and not self._stopping:
-                    self._cond.wait()
-                if self._stopping:
-                    return
-                item = self._buffer.popleft()
+            item = self._buffer.get()
+            if item is None or self._stopping:
+                return
             # A handler that raises must not end delivery to it: log it and carry on.
             try:
                 if isinstance(item, Change):

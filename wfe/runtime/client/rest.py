@@ -1,16 +1,21 @@
-"""The one shared API client: raw JSON dicts over the official client's transport and credentials.
+"""The one shared API client: raw JSON dicts over urllib3, with the cluster's TLS and credentials.
 
-It keeps the official ``kubernetes`` package for what it is good at (kubeconfig/in-cluster loading,
-TLS, token refresh hooks, proxies) and skips the slow generated-model round trip: requests and answers
-are plain ``dict`` parsed with ``json``. Every call has a socket timeout and goes through client-go's
-flow control (``flowcontrol``): a token bucket, Retry-After and connection-reset retries, and the
-``rest_client_*`` metrics. Lists ask for gzip.
+Requests and answers are plain ``dict`` (decoded by ``codec``: orjson), never the official client's
+generated models. Credentials come from ``config`` (or a ``kubernetes.client.Configuration``): the
+Authorization header is read from it at most once a second, not on every request (the official
+refresh hook rewrote ``Configuration.host`` and rescanned the environment for proxies each time,
+about 4 % of the controller's CPU), and again at once after a 401 (a rotated token), with one
+retry. Requests go straight to the API server's connection pool. Every call has a socket timeout
+and goes through client-go's flow control (``flowcontrol``): a token bucket, Retry-After and
+connection-reset retries, and the ``rest_client_*`` metrics. Lists ask for gzip.
 """
 
 from __future__ import annotations
 
 import copy
-import json
+import ipaddress
+import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,11 +23,10 @@ from urllib.parse import urlencode, urlsplit
 
 import structlog
 import urllib3
-from kubernetes import client as k8s_client
-from kubernetes.client.rest import RESTClientObject
 from urllib3.exceptions import HTTPError
 
-from wfe.runtime.client.config import load_configuration
+from wfe.runtime.client import codec
+from wfe.runtime.client.config import Configuration, load_configuration
 from wfe.runtime.client.errors import (
     ApiConnectionError,
     ApiError,
@@ -38,6 +42,7 @@ from wfe.runtime.client.flowcontrol import (
     retry_after_seconds,
 )
 from wfe.runtime.client.resource import Resource
+from wfe.runtime.client.transport import Answer, Transport
 from wfe.runtime.client.watch import WatchStream
 from wfe.runtime.metrics.rest_client_metrics import (
     ERROR_CODE,
@@ -64,6 +69,9 @@ USER_AGENT = "workflowexecution-controller/python"
 # leave that headroom and still stop a hot loop short of the ~1,000 writes/s one API server took.
 DEFAULT_QPS = 500.0
 DEFAULT_BURST = 1000
+# How long the Authorization header is reused before the configuration is asked again (its
+# refresh hook re-reads a rotating token file or runs an exec plugin when due). A 401 asks at once.
+AUTH_REFRESH_SECONDS = 1.0
 
 
 class Client:
@@ -71,7 +79,7 @@ class Client:
 
     def __init__(
         self,
-        configuration: k8s_client.Configuration,
+        configuration: Configuration,
         *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         user_agent: str = USER_AGENT,
@@ -85,8 +93,18 @@ class Client:
             configuration.connection_pool_maxsize = 16
         self.configuration = configuration
         self.timeout = timeout
-        self._host = configuration.host.rstrip("/")
-        self._pool: urllib3.PoolManager = RESTClientObject(configuration).pool_manager
+        self._host: str = str(configuration.host).rstrip("/")
+        self._pool: urllib3.PoolManager = pool_manager(configuration)
+        # the API server's own pool: skips the manager's per-request URL parsing and pool lookup
+        # (a proxy manager keeps its own routing)
+        self._direct: urllib3.HTTPConnectionPool | None = (
+            None
+            if isinstance(self._pool, urllib3.ProxyManager)
+            else self._pool.connection_from_url(self._host)
+        )
+        self._credentials = _Credentials(configuration)
+        # request/answer calls on the lean transport; watches (streams) stay on urllib3
+        self._transport = lean_transport(configuration) if self._direct is not None else None
         self._user_agent = user_agent
         self._metrics_host = urlsplit(self._host).netloc or self._host
         self._rate_limiter: RateLimiter = new_rate_limiter(qps, burst)
@@ -148,7 +166,7 @@ class Client:
             query=query,
             body=body,
             content_type=content_type,
-            timeout=urllib3.Timeout(total=timeout or self.timeout),
+            timeout=timeout or self.timeout,
             deadline=None if timeout is None else time.monotonic() + timeout,
             compressed=compressed,
         )
@@ -158,7 +176,7 @@ class Client:
             response.release_conn()
         if not data:
             return {}
-        parsed = json.loads(data)
+        parsed = codec.loads(data)
         return parsed if isinstance(parsed, dict) else {"items": parsed}
 
     def _send(
@@ -169,16 +187,16 @@ class Client:
         query: Mapping[str, Any] | None,
         body: Any,
         content_type: str,
-        timeout: urllib3.Timeout,
+        timeout: urllib3.Timeout | float,
         deadline: float | None = None,
         compressed: bool = False,
-    ) -> urllib3.BaseHTTPResponse:
+    ) -> urllib3.BaseHTTPResponse | Answer:
         """One request with client-go's flow control: the token bucket before every attempt,
         retries after the server's Retry-After and of reads on a connection reset. ``deadline``
         (monotonic) bounds the retries; a wait that would pass it is not made."""
         if self._fence and method not in _READ_METHODS:
             raise ClientFencedError(f"{method} {path} refused: {self._fence[0]}")
-        url = self._host + path
+        url = path if self._direct is not None else self._host + path
         params = {k: _query_value(v) for k, v in (query or {}).items() if v is not None}
         if params:
             url += "?" + urlencode(params)
@@ -188,22 +206,14 @@ class Client:
         encoded = None
         if body is not None:
             headers["Content-Type"] = content_type
-            encoded = json.dumps(body, separators=(",", ":")).encode()
+            encoded = codec.dumps(body)
+        reauthenticated = False
         for attempt in range(self.max_retries + 1):
             self._throttle(method)
-            for key, value in self._auth_headers().items():
-                headers[key] = value  # read per attempt: tokens are refreshed
+            auth = self._credentials.headers()  # per attempt: tokens rotate
             started = time.monotonic()
             try:
-                response = self._pool.request(
-                    method,
-                    url,
-                    body=encoded,
-                    headers=headers,
-                    timeout=timeout,
-                    preload_content=False,
-                    retries=False,
-                )
+                response = self._urlopen(method, url, encoded, {**headers, **auth}, timeout)
             except (HTTPError, OSError) as err:
                 observe_request(method, self._metrics_host, ERROR_CODE, time.monotonic() - started)
                 wait = self.connection_reset_retry_seconds
@@ -221,6 +231,13 @@ class Client:
             )
             if 200 <= response.status < 300:
                 return response
+            if response.status == 401 and not reauthenticated:
+                # a token that expired or rotated: ask the configuration again, retry once
+                reauthenticated = True
+                if self._credentials.headers(refresh=True) != auth:
+                    _discard(response)
+                    log.debug("unauthorized; retrying with refreshed credentials", path=path)
+                    continue
             try:
                 data = response.data
             except (HTTPError, OSError):
@@ -242,6 +259,40 @@ class Client:
             raise ApiError.from_response(response.status, data)
         raise AssertionError("unreachable")
 
+    def _urlopen(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        timeout: urllib3.Timeout | float,
+    ) -> urllib3.BaseHTTPResponse | Answer:
+        if not isinstance(timeout, urllib3.Timeout):  # a request/answer call
+            if self._transport is not None:
+                return self._transport.request(method, url, headers, body, timeout)
+            timeout = urllib3.Timeout(total=timeout)
+        if self._direct is not None:
+            return self._direct.urlopen(
+                method,
+                url,
+                body=body,
+                headers=headers,
+                timeout=timeout,
+                preload_content=False,
+                retries=False,
+                redirect=False,
+                assert_same_host=False,
+            )
+        return self._pool.request(
+            method,
+            url,
+            body=body,
+            headers=headers,
+            timeout=timeout,
+            preload_content=False,
+            retries=False,
+        )
+
     def _throttle(self, method: str) -> None:
         waited = self._rate_limiter.wait()
         observe_rate_limiter(method, self._metrics_host, waited)
@@ -252,14 +303,6 @@ class Client:
         if attempt >= self.max_retries:
             return False
         return deadline is None or time.monotonic() + wait < deadline
-
-    def _auth_headers(self) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        settings: dict[str, Any] = dict(self.configuration.auth_settings())
-        for setting in settings.values():
-            if setting.get("in") == "header" and setting.get("value"):
-                headers[str(setting["key"])] = str(setting["value"])
-        return headers
 
     # --- typed verbs -----------------------------------------------------------------------------
 
@@ -381,6 +424,7 @@ class Client:
             content_type="application/json",
             timeout=urllib3.Timeout(connect=self.timeout, read=inactivity_timeout),
         )
+        assert not isinstance(response, Answer)  # a stream is never read on the lean transport
         return WatchStream(response)
 
     def is_served(self, resource: Resource) -> bool:
@@ -392,6 +436,126 @@ class Client:
                 return False
             raise
         return any(r.get("name") == resource.plural for r in discovery.get("resources", []))
+
+
+class _Credentials:
+    """The Authorization header of a configuration, asked for at most once a second.
+
+    Asking runs the configuration's refresh hook (a rotating token file re-read, an exec plugin
+    run again when its token expired), which is too slow to run on every request.
+    """
+
+    def __init__(self, configuration: Configuration):
+        self._configuration = configuration
+        self._lock = threading.Lock()
+        self._headers: dict[str, str] = {}
+        self._expires = 0.0
+
+    def headers(self, *, refresh: bool = False) -> dict[str, str]:
+        now = time.monotonic()
+        if not refresh and now < self._expires:
+            return self._headers
+        with self._lock:
+            if refresh or now >= self._expires:
+                headers: dict[str, str] = {}
+                settings: dict[str, Any] = dict(self._configuration.auth_settings())
+                for setting in settings.values():
+                    if setting.get("in") == "header" and setting.get("value"):
+                        headers[str(setting["key"])] = str(setting["value"])
+                self._headers = headers
+                self._expires = time.monotonic() + AUTH_REFRESH_SECONDS
+            return self._headers
+
+
+def pool_manager(configuration: Configuration) -> urllib3.PoolManager:
+    """The connection pools for ``configuration``: its CA, client certificate, TLS server name and
+    proxy (as the official client's RESTClientObject builds them)."""
+    pool_args: dict[str, Any] = {
+        "cert_reqs": ssl.CERT_REQUIRED if configuration.verify_ssl else ssl.CERT_NONE,
+        "ca_certs": configuration.ssl_ca_cert,
+        "ca_cert_data": getattr(configuration, "ca_cert_data", None),
+        "cert_file": configuration.cert_file,
+        "key_file": configuration.key_file,
+    }
+    if getattr(configuration, "assert_hostname", None) is not None:
+        pool_args["assert_hostname"] = configuration.assert_hostname
+    if getattr(configuration, "tls_server_name", None):
+        pool_args["server_hostname"] = configuration.tls_server_name
+    if getattr(configuration, "socket_options", None) is not None:
+        pool_args["socket_options"] = configuration.socket_options
+    if configuration.connection_pool_maxsize is not None:
+        pool_args["maxsize"] = configuration.connection_pool_maxsize
+    proxy = getattr(configuration, "proxy", None)
+    if proxy and not bypasses_proxy(configuration.host, getattr(configuration, "no_proxy", None)):
+        if proxy.startswith("socks"):
+            from urllib3.contrib.socks import SOCKSProxyManager
+
+            return SOCKSProxyManager(
+                proxy, headers=getattr(configuration, "proxy_headers", None), **pool_args
+            )
+        return urllib3.ProxyManager(
+            proxy, proxy_headers=getattr(configuration, "proxy_headers", None), **pool_args
+        )
+    return urllib3.PoolManager(**pool_args)
+
+
+def lean_transport(configuration: Configuration) -> Transport | None:
+    """The lean transport to the API server, or None where urllib3 must stay (a host with a path,
+    options only urllib3 implements)."""
+    url = urlsplit(str(configuration.host))
+    if url.scheme not in ("http", "https") or not url.hostname or url.path.strip("/"):
+        return None
+    if getattr(configuration, "assert_hostname", None) is not None:
+        return None
+    if getattr(configuration, "socket_options", None) is not None:
+        return None
+    context = None
+    if url.scheme == "https":
+        context = ssl.create_default_context(
+            cafile=configuration.ssl_ca_cert, cadata=getattr(configuration, "ca_cert_data", None)
+        )
+        if not configuration.verify_ssl:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if configuration.cert_file:
+            context.load_cert_chain(configuration.cert_file, configuration.key_file)
+    return Transport(
+        (url.hostname, url.port or (443 if context else 80)),
+        url.netloc.rpartition("@")[2],
+        ssl_context=context,
+        server_hostname=getattr(configuration, "tls_server_name", None) or url.hostname,
+        maxsize=max(16, configuration.connection_pool_maxsize or 16),
+    )
+
+
+def bypasses_proxy(host: str, no_proxy: str | None) -> bool:
+    """Whether NO_PROXY (comma-separated hosts, domain suffixes, IPs, CIDRs or ``*``) covers ``host``."""
+    hostname = urlsplit(host if "//" in host else f"//{host}").hostname or ""
+    for entry in (e.strip().lower() for e in (no_proxy or "").split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        if "/" in entry:
+            try:
+                if ipaddress.ip_address(hostname) in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        domain = entry.lstrip(".").partition(":")[0] if not entry.startswith("[") else entry
+        if hostname == domain or hostname.endswith("." + domain):
+            return True
+    return False
+
+
+def _discard(response: urllib3.BaseHTTPResponse | Answer) -> None:
+    try:
+        response.drain_conn()
+    except (HTTPError, OSError):
+        pass
+    finally:
+        response.release_conn()
 
 
 def _query_value(value: Any) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 import urllib3
 from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
 
+from wfe.runtime.client import codec
 from wfe.runtime.client.errors import ApiConnectionError, ApiError
 
 
@@ -37,8 +37,10 @@ class WatchStream:
                 if self._closed.is_set():
                     return
                 buffer += chunk
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
+                if b"\n" not in chunk:
+                    continue  # an event split across chunks: wait for its end
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
                     if line.strip():
                         yield _decode(line)
         except ReadTimeoutError as err:
@@ -71,7 +73,7 @@ class WatchStream:
 
 def _decode(line: bytes) -> WatchEvent:
     try:
-        raw = json.loads(line)
+        raw = codec.loads(line)
     except ValueError as err:
         raise ApiConnectionError(f"undecodable watch event: {line[:200]!r}") from err
     event_type = str(raw.get("type", ""))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 
 from wfe.runtime.metrics.registry import REGISTRY
@@ -33,10 +36,29 @@ RATE_LIMITER_DURATION = Histogram(
 ERROR_CODE = "<error>"  # client-go's code label when no answer came back
 
 
+# The labelled series, looked up once per label set (every request observes three of them;
+# prometheus_client's labels() validates and locks on each call)
+
+
+@lru_cache(maxsize=256)
+def _requests(code: str, method: str, host: str) -> Any:
+    return REQUESTS_TOTAL.labels(code, method, host)
+
+
+@lru_cache(maxsize=64)
+def _duration(method: str, host: str) -> Any:
+    return REQUEST_DURATION.labels(method, host)
+
+
+@lru_cache(maxsize=64)
+def _rate_limiter(method: str, host: str) -> Any:
+    return RATE_LIMITER_DURATION.labels(method, host)
+
+
 def observe_request(method: str, host: str, code: str, seconds: float) -> None:
-    REQUESTS_TOTAL.labels(code, method, host).inc()
-    REQUEST_DURATION.labels(method, host).observe(seconds)
+    _requests(code, method, host).inc()
+    _duration(method, host).observe(seconds)
 
 
 def observe_rate_limiter(method: str, host: str, seconds: float) -> None:
-    RATE_LIMITER_DURATION.labels(method, host).observe(seconds)
+    _rate_limiter(method, host).observe(seconds)
