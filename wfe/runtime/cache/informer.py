@@ -150,7 +150,7 @@ class SharedIndexInformer:
     def _replace(self, objs: list[Object], resource_version: str) -> None:
         with self._lock:
             due = self._processor.due_listeners()
-            for change in self._indexer.replace(objs, resource_version, owned=True):
+            for change in self._indexer.replace(objs, resource_version):
                 self._processor.distribute(change, due if change.resync else None)
             # a full list is a full resync for the handlers whose resync was due
             self._processor.reschedule_due(due)
@@ -172,26 +172,20 @@ class _InformerFeed:
     def __init__(self, informer: SharedIndexInformer):
         self._informer = informer
 
-    # The reflector's objects were just decoded and nothing else holds them: the store keeps them
-    # as they are (no copy), and the handlers see those same objects, read-only.
+    # The reflector's objects were just decoded and nothing else holds them: the store keeps their
+    # JSON, and the handlers see those same objects, read-only.
 
     def add(self, obj: Object) -> None:
-        self._informer._apply(self._add_owned, self._shape(obj))
+        self._informer._apply(self._informer.indexer.add, self._shape(obj))
 
     def update(self, obj: Object) -> None:
-        self._informer._apply(self._update_owned, self._shape(obj))
+        self._informer._apply(self._informer.indexer.update, self._shape(obj))
 
     def delete(self, obj: Object) -> None:
         self._informer._apply(self._informer.indexer.delete, self._shape(obj))
 
     def replace(self, objs: list[Object], resource_version: str) -> None:
         self._informer._replace([self._shape(o) for o in objs], resource_version)
-
-    def _add_owned(self, obj: Object) -> Change:
-        return self._informer.indexer.add(obj, owned=True)
-
-    def _update_owned(self, obj: Object) -> Change:
-        return self._informer.indexer.update(obj, owned=True)
 
     def _shape(self, obj: Object) -> Object:
         transform = self._informer._transform

@@ -1,15 +1,18 @@
 """The thread-safe object store with named indexes behind every informer (client-go: cache.Indexer).
 
-Copy policy: reads hand out fresh copies, so a caller that edits what it got (to build an update,
-say) cannot corrupt the cache or another reader's view (controller-runtime's cache reader does the
-same). Writes store a private copy too, unless the writer hands the object over (``owned=True``):
-the informer does, for the objects it has just decoded from the API server and that nothing else
-holds; its event handlers then see the store's own objects and must not modify them (client-go's
-contract for informer handlers), which saves one copy of every watch event. Copies are made with a pickle round trip, outside the lock:
-measured on a 3 KB PipelineRun it costs ~17 µs, against ~90 µs for ``copy.deepcopy`` and ~40 µs
-for a JSON round trip. Read-only views (``MappingProxyType``) were cheaper still but are not dicts
-(no ``json.dumps``, no ``deepcopy``, surprising to pydantic), which the plain-dict rule forbids.
-Hot queries that need no object (``list_keys``, ``index_keys``, ``len``, ``in``) copy nothing.
+Storage: each object is kept as its compact JSON (``bytes``), not as the tree of dicts and lists
+the decoder made. A cached WorkflowExecution with its six conditions is ~2.6 KB of JSON against
+~18 KiB as Python objects, so 10,000 of them fit in ~30 MiB instead of ~175 MiB, and the garbage
+collector has a few thousand objects to walk instead of millions. Index values are computed once,
+from the decoded object, when it is stored.
+
+Copy policy: every read decodes a fresh dict, so a caller that edits what it got (to build an
+update, say) cannot corrupt the cache or another reader's view (controller-runtime's cache reader
+copies too). Decoding a WorkflowExecution with orjson costs about what the pickle copy that reads
+used to make did. Writes encode what they are given and keep nothing of it; the informer passes
+the objects it has just decoded on to its event handlers in the :class:`Change`, which must not
+modify them (client-go's contract for informer handlers). Hot queries that need no object (``list_keys``, ``index_keys``, ``len``,
+``in``) decode nothing.
 
 Every mutation returns the :class:`Change` it made, which the informer turns into notifications.
 """
@@ -27,6 +30,7 @@ from typing import TypeVar
 import structlog
 
 from wfe.runtime.cache.index import IndexFunc, Object, meta_namespace_key
+from wfe.runtime.client import codec
 
 log = structlog.get_logger(__name__)
 
@@ -48,8 +52,9 @@ class ChangeType(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One change applied to the store; ``obj`` and ``old`` are the store's own dicts only when the
-    writer handed its objects over (``owned``): read them, never modify them.
+    """One change applied to the store. ``obj`` is the writer's own object and ``old`` a fresh
+    decode of what the store held; event handlers share both, so they read them and never modify
+    them (client-go's contract).
 
     ``obj`` is the new state, or for a delete the final state the server sent. A delete found by a
     relist (the object vanished while the watch was down) has ``final_state_unknown`` set and
@@ -76,62 +81,61 @@ class Indexer:
     ):
         self._key_func = key_func
         self._lock = threading.Lock()
-        self._items: dict[str, Object] = {}
+        self._items: dict[str, bytes] = {}  # key -> the object's compact JSON
         self._indexers: dict[str, IndexFunc] = dict(indexers or {})
         self._indices: dict[str, dict[str, set[str]]] = {name: {} for name in self._indexers}
         self._resource_version = ""
 
     # --- writes ----------------------------------------------------------------------------------
 
-    def add(self, obj: Object, *, owned: bool = False) -> Change:
-        """Stores ``obj`` (a copy of it, or ``obj`` itself when the caller hands it over with
-        ``owned`` and will never touch it again); an existing object under the key is replaced."""
-        return self._upsert(obj, owned)
+    def add(self, obj: Object) -> Change:
+        """Stores ``obj`` (its JSON: later changes to ``obj`` do not reach the store); an existing
+        object under the key is replaced."""
+        return self._upsert(obj)
 
-    def update(self, obj: Object, *, owned: bool = False) -> Change:
+    def update(self, obj: Object) -> Change:
         """Same as :meth:`add`: the store keeps the latest state whatever it knew before."""
-        return self._upsert(obj, owned)
+        return self._upsert(obj)
 
     def delete(self, obj: Object) -> Change:
         """Removes the object under ``obj``'s key; ``old`` is what the store held, if anything."""
         key = self._key_func(obj)
         with self._lock:
-            old = self._items.pop(key, None)
+            encoded = self._items.pop(key, None)
+            old = None if encoded is None else _decode(encoded)
             if old is not None:
                 self._update_indices(key, old, None)
         return Change(ChangeType.DELETED, obj, old)
 
-    def replace(
-        self, objs: Iterable[Object], resource_version: str, *, owned: bool = False
-    ) -> list[Change]:
-        """Makes the store hold exactly ``objs`` (a full list at ``resource_version``; copies of
-        them unless ``owned``, as for :meth:`add`).
+    def replace(self, objs: Iterable[Object], resource_version: str) -> list[Change]:
+        """Makes the store hold exactly ``objs`` (a full list at ``resource_version``; stored as
+        for :meth:`add`).
 
         Returns an add or update for every listed object followed by a synthetic delete for every
         object that vanished. An update whose resourceVersion did not change is a ``resync``.
         """
-        listed = [(self._key_func(obj), obj) for obj in objs]
-        fresh = {key: obj if owned else copy_object(obj) for key, obj in listed}
+        listed = {self._key_func(obj): obj for obj in objs}
+        fresh = {key: _encode(obj) for key, obj in listed.items()}
         with self._lock:
             previous = self._items
             self._items = fresh
             self._resource_version = resource_version
             self._indices = {name: {} for name in self._indexers}
-            for key, stored in fresh.items():
-                self._update_indices(key, None, stored)
+            for key, obj in listed.items():
+                self._update_indices(key, None, obj)
         changes: list[Change] = []
-        for key, obj in listed:
-            old = previous.get(key)
-            if old is None:
+        for key, obj in listed.items():
+            encoded = previous.get(key)
+            if encoded is None:
                 changes.append(Change(ChangeType.ADDED, obj))
             else:
+                old = _decode(encoded)
                 unchanged = _resource_version(obj) == _resource_version(old) != ""
                 changes.append(Change(ChangeType.UPDATED, obj, old, resync=unchanged))
-        changes.extend(
-            Change(ChangeType.DELETED, old, old, final_state_unknown=True)
-            for key, old in previous.items()
-            if key not in fresh
-        )
+        for key, encoded in previous.items():
+            if key not in fresh:
+                old = _decode(encoded)
+                changes.append(Change(ChangeType.DELETED, old, old, final_state_unknown=True))
         return changes
 
     def add_indexers(self, indexers: Mapping[str, IndexFunc]) -> None:
@@ -143,11 +147,11 @@ class Indexer:
             for name, func in indexers.items():
                 self._indexers[name] = func
                 self._indices[name] = {}
-                for key, stored in self._items.items():
-                    for value in _index_values(name, func, key, stored):
+                for key, encoded in self._items.items():
+                    for value in _index_values(name, func, key, _decode(encoded)):
                         self._indices[name].setdefault(value, set()).add(key)
 
-    # --- reads (copies) --------------------------------------------------------------------------
+    # --- reads (each a fresh dict) ---------------------------------------------------------------
 
     def get(self, obj_or_key: Object | str) -> Object | None:
         """The stored object with the key of ``obj_or_key`` (an object or a key), or None."""
@@ -156,14 +160,15 @@ class Indexer:
 
     def get_by_key(self, key: str) -> Object | None:
         with self._lock:
-            stored = self._items.get(key)
-        return None if stored is None else copy_object(stored)
+            encoded = self._items.get(key)
+        return None if encoded is None else _decode(encoded)
 
     def list(self, *, where: Predicate | None = None) -> list[Object]:
         """Every stored object (or those ``where`` accepts; it must not modify what it is shown)."""
         with self._lock:
-            stored = list(self._items.values())
-        return [copy_object(obj) for obj in stored if where is None or where(obj)]
+            encoded = list(self._items.values())
+        decoded = (_decode(each) for each in encoded)
+        return [obj for obj in decoded if where is None or where(obj)]
 
     def by_index(
         self, index_name: str, value: str, *, where: Predicate | None = None
@@ -171,21 +176,17 @@ class Indexer:
         """The objects indexed under ``value`` in ``index_name``, in key order."""
         with self._lock:
             keys = sorted(self._index(index_name).get(value, ()))
-            stored = [self._items[key] for key in keys]
-        return [copy_object(obj) for obj in stored if where is None or where(obj)]
-
-    # --- reads (no copies) -----------------------------------------------------------------------
+            encoded = [self._items[key] for key in keys]
+        decoded = (_decode(each) for each in encoded)
+        return [obj for obj in decoded if where is None or where(obj)]
 
     def peek(self, key: str, view: Callable[[Object], T]) -> T | None:
-        """``view`` of the stored object under ``key`` (None when absent), without copying it.
-
-        ``view`` runs under the store's lock on the store's own dict: it must be quick, must not
-        modify what it is shown and must return no part of it that could be modified later (a
-        string or a number, say).
-        """
+        """``view`` of the stored object under ``key`` (None when absent), outside the lock."""
         with self._lock:
-            stored = self._items.get(key)
-            return None if stored is None else view(stored)
+            encoded = self._items.get(key)
+        return None if encoded is None else view(_decode(encoded))
+
+    # --- reads (nothing decoded) -----------------------------------------------------------------
 
     def index_count(self, index_name: str, value: str) -> int:
         """How many objects are indexed under ``value`` in ``index_name``."""
@@ -216,13 +217,14 @@ class Indexer:
 
     # --- internals -------------------------------------------------------------------------------
 
-    def _upsert(self, obj: Object, owned: bool) -> Change:
+    def _upsert(self, obj: Object) -> Change:
         key = self._key_func(obj)
-        stored = obj if owned else copy_object(obj)
+        encoded = _encode(obj)
         with self._lock:
-            old = self._items.get(key)
-            self._items[key] = stored
-            self._update_indices(key, old, stored)
+            previous = self._items.get(key)
+            old = None if previous is None else _decode(previous)
+            self._items[key] = encoded
+            self._update_indices(key, old, obj)
         if old is None:
             return Change(ChangeType.ADDED, obj)
         return Change(ChangeType.UPDATED, obj, old)
@@ -248,6 +250,17 @@ class Indexer:
                         del index[value]
             for value in new_values:
                 index.setdefault(value, set()).add(key)
+
+
+def _encode(obj: Object) -> bytes:
+    # orjson hands back its working buffer, which keeps its over-allocation (8 KB for a 3 KB
+    # WorkflowExecution); a copy of exactly the JSON's size is what stays in the store
+    return memoryview(codec.dumps(obj)).tobytes()
+
+
+def _decode(encoded: bytes) -> Object:
+    decoded: Object = codec.loads(encoded)
+    return decoded
 
 
 def _resource_version(obj: Object) -> str:
