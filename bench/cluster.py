@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 from wfe.runtime.client import NAMESPACES, Client, is_already_exists
@@ -33,6 +35,15 @@ def control_plane() -> ControlPlane:
     """A control plane with the WorkflowExecution and Tekton CRDs; not started."""
     assets = envtest_assets()
     return ControlPlane(binaries=assets, crd_paths=[PROJECT_CRDS, assets / "tekton-crds"])
+
+
+def started_control_plane(teardown: ExitStack, progress: Callable[[str], None]) -> ControlPlane:
+    """A control plane started now and stopped when ``teardown`` closes."""
+    plane = control_plane()
+    teardown.callback(plane.stop)
+    plane.start()
+    progress(f"control plane up in {plane.startup_seconds:.1f}s at {plane.url}")
+    return plane
 
 
 def ensure_namespaces(client: Client, names: list[str]) -> None:

@@ -114,11 +114,8 @@ def run(
         prepared = peers.prepare()
     run_id = format(int(time.time()) % 100000, "05d")
     with ExitStack() as teardown:
-        plane = cluster.control_plane()
-        teardown.callback(plane.stop)
-        plane.start()
+        plane = cluster.started_control_plane(teardown, progress)
         teardown.callback(affinity.pin, os.getpid(), every_cpu)
-        progress(f"control plane up in {plane.startup_seconds:.1f}s at {plane.url}")
         admin = plane.client()
         results = Results(
             size=size,

@@ -81,10 +81,7 @@ class ScaleResults:
 
 def run(size: ScaleSize, out: Path, progress: Progress) -> ScaleResults:
     with ExitStack() as teardown:
-        plane = cluster.control_plane()
-        teardown.callback(plane.stop)
-        plane.start()
-        progress(f"control plane up in {plane.startup_seconds:.1f}s at {plane.url}")
+        plane = cluster.started_control_plane(teardown, progress)
         admin = plane.client()
         cluster.ensure_namespaces(admin, [NAMESPACE, EXECUTION_NAMESPACE])
         setting = environment.collect(admin, plane.binaries)

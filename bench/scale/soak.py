@@ -134,10 +134,7 @@ class Sampler:
 
 def run(settings: SoakSettings, out: Path, progress: Progress) -> SoakResults:
     with ExitStack() as teardown:
-        plane = cluster.control_plane()
-        teardown.callback(plane.stop)
-        plane.start()
-        progress(f"control plane up in {plane.startup_seconds:.1f}s at {plane.url}")
+        plane = cluster.started_control_plane(teardown, progress)
         admin = plane.client()
         cluster.ensure_namespaces(admin, [NAMESPACE, EXECUTION_NAMESPACE])
         setting = environment.collect(admin, plane.binaries)
