@@ -8,7 +8,8 @@ import sys
 
 from bench.affinity import allowed_cpus, children_named, cpus_of, pin
 
-THREADS = "import threading, time; [threading.Thread(target=time.sleep, args=(60,)).start() for _ in range(3)]; print('up', flush=True); time.sleep(60)"
+# a child with three extra threads, all blocked on an Event nobody sets until the test kills it
+THREADS = "import threading; e = threading.Event(); [threading.Thread(target=e.wait, daemon=True).start() for _ in range(3)]; print('up', flush=True); e.wait()"
 
 
 def test_pins_every_thread_of_a_child_found_by_its_command_name() -> None:

@@ -74,7 +74,8 @@ def test_a_process_that_ignores_sigterm_is_killed(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(600)",
+            # blocks until a signal it handles: with SIGTERM ignored, only SIGKILL ends it
+            "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); signal.pause()",
         ],
         log_path=tmp_path / "c.log",
     )
