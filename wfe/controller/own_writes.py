@@ -16,10 +16,11 @@ cache is the better source again. ReplicaSet's "expectations" do the same for po
 
 from __future__ import annotations
 
-import copy
 import threading
 from dataclasses import dataclass
 from typing import Any
+
+from wfe.runtime.cache import copy_object
 
 Object = dict[str, Any]
 
@@ -63,7 +64,7 @@ class OwnWrites:
             if written is None:
                 return cached
             if written.uid == meta.get("uid") and meta.get("resourceVersion") in written.replaced:
-                return copy.deepcopy(written.stored)
+                return copy_object(written.stored)
             del self._written[key]
         return cached
 
