@@ -57,20 +57,25 @@ class RecordingHandler:
 
 
 class ObservedClient(Client):
-    """The admin client, counting lists and able to hold watches back (the informer is offline)."""
+    """The admin client, counting full reads of the state (a LIST or a streaming list) and able to
+    hold watches back (the informer is offline)."""
 
     def __init__(self, client: Client):
         super().__init__(client.configuration)
         self.lists = 0
+        self.list_requests = 0
         self.watch_held = threading.Event()
         self._watches_open = threading.Event()
         self._watches_open.set()
 
     def list(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         self.lists += 1
+        self.list_requests += 1
         return super().list(*args, **kwargs)
 
     def watch(self, *args: Any, **kwargs: Any) -> WatchStream:
+        if kwargs.get("send_initial_events"):
+            self.lists += 1
         if not self._watches_open.is_set():
             self.watch_held.set()
             self._watches_open.wait(30)
@@ -182,18 +187,18 @@ def test_a_status_only_change_delivered_by_the_watch_is_an_update(
 # --- initial sync ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("watch_list", [True, False], ids=["streaming-list", "paged-list"])
 def test_synced_means_every_listed_object_is_cached_and_its_add_queued(
-    admin_client: Client, namespace: str, informers: list[SharedIndexInformer]
+    admin_client: Client, namespace: str, informers: list[SharedIndexInformer], watch_list: bool
 ) -> None:
     for i in range(7):
         admin_client.create(CONFIGMAPS, configmap(f"cm-{i}", namespace))
     handler = RecordingHandler()
+    client = ObservedClient(admin_client)
     # pages of 3 (the watch cache may serve the first list, at resourceVersion "0", in one)
-    options = ReflectorOptions(page_size=3, backoff=FAST_BACKOFF.backoff)
+    options = ReflectorOptions(page_size=3, backoff=FAST_BACKOFF.backoff, use_watch_list=watch_list)
 
-    informer = start(
-        informers, admin_client, CONFIGMAPS, namespace, handler, reflector_options=options
-    )
+    informer = start(informers, client, CONFIGMAPS, namespace, handler, reflector_options=options)
 
     assert informer.has_synced()
     assert names(informer) == [f"cm-{i}" for i in range(7)]
@@ -203,6 +208,11 @@ def test_synced_means_every_listed_object_is_cached_and_its_add_queued(
     )
     cached = informer.indexer.get_by_key(f"{namespace}/cm-0")
     assert cached is not None and (cached["apiVersion"], cached["kind"]) == ("v1", "ConfigMap")
+    assert client.lists == 1
+    # the API server streams the initial state: no LIST request at all
+    assert client.list_requests == (0 if watch_list else 1)
+    admin_client.create(CONFIGMAPS, configmap("later", namespace))
+    wait_for(lambda: "later" in handler.of("add"), message="a change after the sync")
 
 
 def test_a_handler_added_after_sync_gets_the_cached_objects_then_later_changes(

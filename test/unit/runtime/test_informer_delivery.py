@@ -23,7 +23,7 @@ from wfe.runtime.cache.processor import DEFAULT_RESYNC_SECONDS, jittered_resync_
 from wfe.runtime.client import ApiError, Resource, WatchEvent
 
 CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
-FAST = ReflectorOptions(backoff=lambda: ExponentialBackoff(0.01, 0.02))
+FAST = ReflectorOptions(backoff=lambda: ExponentialBackoff(0.01, 0.02), use_watch_list=False)
 
 
 def cm(name: str, rv: str) -> dict[str, Any]:

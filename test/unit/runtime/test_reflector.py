@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import tracemalloc
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from support.wait import wait_for
 
-from wfe.runtime.cache import Indexer, Reflector, ReflectorOptions
+from wfe.runtime.cache import Indexer, Listing, Reflector, ReflectorOptions
 from wfe.runtime.client import ApiConnectionError, ApiError, Resource, WatchEvent
 
 CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
@@ -106,10 +107,10 @@ class RecordingStore(Indexer):
         self.calls.append(("delete", obj["metadata"]["name"]))
         return super().delete(obj)
 
-    def replace(self, objs: Any, resource_version: str) -> Any:
-        objs = list(objs)
-        self.calls.append(("replace", ",".join(o["metadata"]["name"] for o in objs)))
-        return super().replace(objs, resource_version)
+    def replace_listing(self, listing: Listing, resource_version: str) -> Any:
+        names = [key.split("/")[-1] for key in listing.items]
+        self.calls.append(("replace", ",".join(names)))
+        return super().replace_listing(listing, resource_version)
 
 
 class CountingBackoff:
@@ -124,10 +125,15 @@ class CountingBackoff:
 class Running:
     """A reflector on its own thread, stopped (and checked to have stopped) at the end."""
 
-    def __init__(self, client: ScriptedClient, **kwargs: Any):
+    def __init__(self, client: ScriptedClient, *, watch_list: bool = False, **kwargs: Any):
         self.store = RecordingStore()
         self.backoff = CountingBackoff()
-        options = ReflectorOptions(page_size=2, min_watch_timeout=300, backoff=lambda: self.backoff)
+        options = ReflectorOptions(
+            page_size=2,
+            min_watch_timeout=300,
+            backoff=lambda: self.backoff,
+            use_watch_list=watch_list,
+        )
         self.reflector = Reflector(
             client,  # type: ignore[arg-type]
             CONFIGMAPS,
@@ -350,3 +356,127 @@ def test_stop_closes_the_open_watch_and_ends_run_promptly() -> None:
         wait_for(lambda: client.streams, message="an open watch")
 
     assert client.streams[0].closed.is_set()
+
+
+class PagingClient(ScriptedClient):
+    """Serves ``pages`` pages of ``per_page`` sizeable ConfigMaps, each page decoded afresh as the
+    real client's answers are; watches idle."""
+
+    def __init__(self, pages: int, per_page: int):
+        super().__init__(lists=[], watches=[])
+        self.pages, self.per_page = pages, per_page
+
+    def list(self, resource: Resource, namespace: str | None = None, **kwargs: Any) -> Any:
+        self.list_calls.append({"namespace": namespace, **kwargs})
+        number = int(kwargs.get("continue_token") or 0)
+        more = str(number + 1) if number + 1 < self.pages else None
+        return page([big_cm(number * self.per_page + i) for i in range(self.per_page)], "7", more)
+
+
+def big_cm(i: int) -> dict[str, Any]:
+    return {**cm(f"cm-{i:05d}", str(i)), "data": {f"key-{k}": f"value {i} {k}" for k in range(40)}}
+
+
+def test_a_large_list_is_never_held_as_decoded_objects_all_at_once() -> None:
+    # The cold-start memory of a controller with 10,000 objects: the list's pages go into the
+    # store as they arrive, so what is decoded at any moment is a page, not the whole list.
+    pages, per_page = 20, 100
+    tracemalloc.start()
+    try:
+        all_decoded = [big_cm(i) for i in range(pages * per_page)]
+        decoded_size, _ = tracemalloc.get_traced_memory()
+        del all_decoded
+        tracemalloc.reset_peak()
+        baseline, _ = tracemalloc.get_traced_memory()
+        client = PagingClient(pages, per_page)
+        with Running(client) as running:
+            wait_for(lambda: client.watch_calls, message="a watch after the list")
+            _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert len(running.store) == pages * per_page
+    assert peak - baseline < decoded_size / 2, (
+        f"listing {pages * per_page} objects peaked at {(peak - baseline) >> 10} KiB; "
+        f"decoded all at once they take {decoded_size >> 10} KiB"
+    )
+
+
+# --- streaming list (watch-list) ---------------------------------------------------------------
+
+
+def initial_events_end(rv: str) -> WatchEvent:
+    annotations = {"k8s.io/initial-events-end": "true"}
+    return event("BOOKMARK", {"metadata": {"resourceVersion": rv, "annotations": annotations}})
+
+
+def test_the_initial_state_streams_in_and_the_same_watch_goes_on() -> None:
+    client = ScriptedClient(
+        lists=[],
+        watches=[
+            [
+                event("ADDED", cm("a", "3")),
+                event("ADDED", cm("b", "4")),
+                event("BOOKMARK", cm("", "6")),  # an ordinary bookmark changes nothing
+                initial_events_end("10"),
+                event("MODIFIED", cm("a", "11")),
+            ]
+        ],
+    )
+    with Running(client, watch_list=True) as running:
+        wait_for(lambda: ("update", "a") in running.store.calls, message="the change after sync")
+
+    assert client.list_calls == []  # no LIST request at all
+    assert running.store.calls[:2] == [("replace", "a,b"), ("update", "a")]
+    first = client.watch_calls[0]
+    assert first["send_initial_events"] is True
+    assert first["resource_version_match"] == "NotOlderThan"
+    assert first["resource_version"] == ""  # the current state, not one from the watch cache
+    stored = running.store.get("ns/a")
+    assert stored is not None and stored["metadata"]["resourceVersion"] == "11"
+    listed = running.store.get("ns/b")
+    assert listed is not None and (listed["apiVersion"], listed["kind"]) == ("v1", "ConfigMap")
+
+
+def test_an_object_deleted_while_the_list_streams_is_not_stored() -> None:
+    client = ScriptedClient(
+        lists=[],
+        watches=[
+            [
+                event("ADDED", cm("a", "3")),
+                event("ADDED", cm("b", "4")),
+                event("DELETED", cm("a", "5")),
+                initial_events_end("10"),
+            ]
+        ],
+    )
+    with Running(client, watch_list=True) as running:
+        wait_for(lambda: running.store.calls, message="the streamed list stored")
+
+    assert running.store.calls[0] == ("replace", "b")
+    assert running.store.list_keys() == ["ns/b"]
+
+
+def test_a_streamed_list_cut_short_falls_back_to_a_paged_list() -> None:
+    client = ScriptedClient(
+        lists=[page([cm("a", "3"), cm("b", "4")], "10")],
+        watches=[[event("ADDED", cm("a", "3"))]],  # ends before the initial-events-end bookmark
+    )
+    with Running(client, watch_list=True) as running:
+        wait_for(lambda: len(client.watch_calls) >= 2, message="a watch after the fallback list")
+
+    assert running.store.calls == [("replace", "a,b")]  # the partial stream stored nothing
+    assert len(client.list_calls) == 1
+    assert client.watch_calls[1]["resource_version"] == "10"
+    assert not client.watch_calls[1].get("send_initial_events")
+    assert client.streams[0].closed.is_set()
+
+
+def test_a_server_refusing_streamed_lists_is_listed_instead() -> None:
+    refused = ApiError(400, "BadRequest", "sendInitialEvents is not supported")
+    client = ScriptedClient(lists=[page([cm("a", "3")], "10")], watches=[refused])
+    with Running(client, watch_list=True) as running:
+        wait_for(lambda: len(client.watch_calls) >= 2, message="a watch after the fallback list")
+
+    assert running.store.calls == [("replace", "a")]
+    assert running.backoff.calls == 0  # falling back is not a failure to back off from

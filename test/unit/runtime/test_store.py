@@ -357,3 +357,46 @@ def test_counts_and_peeks_read_the_store_without_copying_an_object(
     assert indexer.index_count("phase", "Failed") == 0
     assert indexer.peek("ns/c", lambda o: o["status"]["phase"]) == "Completed"
     assert indexer.peek("ns/zz", lambda o: o["status"]["phase"]) is None
+
+
+# --- listings (a full list assembled beside the store) -----------------------------------------
+
+
+def test_a_listing_changes_nothing_until_it_replaces_the_store() -> None:
+    store = new_indexer()
+    store.add(wfe("a", "t1"))
+
+    listing = store.new_listing()
+    listing.add(wfe("b", "t2"))
+
+    assert store.list_keys() == ["ns/a"]  # a list that fails midway is simply dropped
+    store.replace_listing(listing, "3")
+    assert store.list_keys() == ["ns/b"]
+    assert store.index_keys(TARGET, "t2") == ["ns/b"]
+    assert store.index_keys(TARGET, "t1") == []
+
+
+def test_an_object_listed_twice_is_stored_and_indexed_as_its_last_state() -> None:
+    store = new_indexer()
+    listing = store.new_listing()
+    listing.add(wfe("a", "t1", rv="1"))
+    listing.add(wfe("a", "t2", rv="2"))
+
+    store.replace_listing(listing, "3")
+
+    assert store.index_keys(TARGET, "t1") == []
+    assert store.index_keys(TARGET, "t2") == ["ns/a"]
+
+
+def test_the_adds_of_a_first_list_hand_each_reader_its_own_copy() -> None:
+    store = new_indexer()
+    listing = store.new_listing(transform=lambda obj: {**obj, "transformed": True})
+    listing.add(wfe("a", "t1"))
+
+    [change] = store.replace_listing(listing, "3")
+    first = change.obj
+    first["status"]["phase"] = "Corrupted"  # one handler misbehaving
+
+    assert change.type is ChangeType.ADDED
+    assert change.obj == {**wfe("a", "t1"), "transformed": True}
+    assert store.get("ns/a") == change.obj

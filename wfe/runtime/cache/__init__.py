@@ -15,7 +15,7 @@ from wfe.runtime.cache.index import (
 )
 from wfe.runtime.cache.informer import SharedIndexInformer
 from wfe.runtime.cache.reflector import Reflector, ReflectorOptions, ReflectorStore
-from wfe.runtime.cache.store import Change, ChangeType, Indexer, copy_object
+from wfe.runtime.cache.store import Change, ChangeType, Indexer, Listing, copy_object
 
 __all__ = [
     "NAMESPACE_INDEX",
@@ -26,6 +26,7 @@ __all__ = [
     "ExponentialBackoff",
     "IndexFunc",
     "Indexer",
+    "Listing",
     "Reflector",
     "ReflectorOptions",
     "ReflectorStore",

@@ -49,9 +49,10 @@ class ResourceEventHandlerFuncs:
 
 def deliver(handler: ResourceEventHandler, change: Change) -> None:
     """Calls the handler method that matches ``change``."""
+    obj = change.obj  # decoded here when the change carries stored JSON: once per handler
     if change.type is ChangeType.ADDED:
-        handler.on_add(change.obj)
+        handler.on_add(obj)
     elif change.type is ChangeType.UPDATED:
-        handler.on_update(change.old if change.old is not None else change.obj, change.obj)
+        handler.on_update(change.old if change.old is not None else obj, obj)
     else:
-        handler.on_delete(change.obj)
+        handler.on_delete(obj)

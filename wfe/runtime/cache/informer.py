@@ -17,7 +17,7 @@ from wfe.runtime.cache.handlers import ResourceEventHandler
 from wfe.runtime.cache.index import NAMESPACE_INDEX, IndexFunc, Object, namespace_index
 from wfe.runtime.cache.processor import ProcessorListener, SharedProcessor
 from wfe.runtime.cache.reflector import Reflector, ReflectorOptions
-from wfe.runtime.cache.store import Change, ChangeType, Indexer
+from wfe.runtime.cache.store import Change, ChangeType, Indexer, Listing
 from wfe.runtime.client import Client, Resource
 
 
@@ -91,8 +91,8 @@ class SharedIndexInformer:
         period = self._resync_period if resync_period is None else resync_period
         with self._lock:
             listener = self._processor.add_listener(handler, period)
-            for obj in self._indexer.list():
-                listener.add(Change(ChangeType.ADDED, obj))
+            for change in self._indexer.stored_changes(ChangeType.ADDED):
+                listener.add(change)
 
     def add_indexers(self, indexers: Mapping[str, IndexFunc]) -> None:
         """Adds named indexes; only before :meth:`start`."""
@@ -147,10 +147,10 @@ class SharedIndexInformer:
         with self._lock:
             self._processor.distribute(mutate(obj))
 
-    def _replace(self, objs: list[Object], resource_version: str) -> None:
+    def _replace(self, listing: Listing, resource_version: str) -> None:
         with self._lock:
             due = self._processor.due_listeners()
-            for change in self._indexer.replace(objs, resource_version):
+            for change in self._indexer.replace_listing(listing, resource_version):
                 self._processor.distribute(change, due if change.resync else None)
             # a full list is a full resync for the handlers whose resync was due
             self._processor.reschedule_due(due)
@@ -160,10 +160,8 @@ class SharedIndexInformer:
         if not listeners:
             return
         with self._lock:
-            for obj in self._indexer.list():
-                self._processor.distribute(
-                    Change(ChangeType.UPDATED, obj, obj, resync=True), listeners
-                )
+            for change in self._indexer.stored_changes(ChangeType.UPDATED, resync=True):
+                self._processor.distribute(change, listeners)
 
 
 class _InformerFeed:
@@ -173,7 +171,8 @@ class _InformerFeed:
         self._informer = informer
 
     # The reflector's objects were just decoded and nothing else holds them: the store keeps their
-    # JSON, and the handlers see those same objects, read-only.
+    # JSON, and the handlers see those same objects, read-only. A list is assembled page by page
+    # in a Listing (stored JSON), so it never exists as decoded objects all at once.
 
     def add(self, obj: Object) -> None:
         self._informer._apply(self._informer.indexer.add, self._shape(obj))
@@ -184,8 +183,11 @@ class _InformerFeed:
     def delete(self, obj: Object) -> None:
         self._informer._apply(self._informer.indexer.delete, self._shape(obj))
 
-    def replace(self, objs: list[Object], resource_version: str) -> None:
-        self._informer._replace([self._shape(o) for o in objs], resource_version)
+    def new_listing(self) -> Listing:
+        return self._informer.indexer.new_listing(self._informer._transform)
+
+    def replace_listing(self, listing: Listing, resource_version: str) -> None:
+        self._informer._replace(listing, resource_version)
 
     def _shape(self, obj: Object) -> Object:
         transform = self._informer._transform

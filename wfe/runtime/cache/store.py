@@ -23,7 +23,6 @@ import builtins
 import pickle
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
@@ -50,7 +49,6 @@ class ChangeType(StrEnum):
     DELETED = "Deleted"
 
 
-@dataclass(frozen=True, slots=True)
 class Change:
     """One change applied to the store. ``obj`` is the writer's own object and ``old`` a fresh
     decode of what the store held; event handlers share both, so they read them and never modify
@@ -61,13 +59,84 @@ class Change:
     carries the last state the store held (client-go: ``DeletedFinalStateUnknown``). An update
     with ``resync`` set changed nothing: a relist saw the object at the resourceVersion the store
     already held, or a periodic resync re-delivers it (client-go: a Sync delta).
+
+    A change made from stored JSON (a list's adds, a resync, a late handler's snapshot) keeps only
+    the store's own bytes and decodes ``obj`` each time it is read: 10,000 listed objects queued
+    for the handlers then cost nothing beyond the store, instead of 10,000 decoded trees at once.
     """
 
-    type: ChangeType
-    obj: Object
-    old: Object | None = None
-    final_state_unknown: bool = False
-    resync: bool = False
+    __slots__ = ("_encoded", "_obj", "final_state_unknown", "old", "resync", "type")
+
+    def __init__(
+        self,
+        type: ChangeType,
+        obj: Object | None = None,
+        old: Object | None = None,
+        final_state_unknown: bool = False,
+        resync: bool = False,
+        *,
+        encoded: bytes | None = None,
+    ):
+        if (obj is None) == (encoded is None):
+            raise ValueError("a change carries either the object or its stored JSON")
+        self.type = type
+        self._obj = obj
+        self._encoded = encoded
+        self.old = old
+        self.final_state_unknown = final_state_unknown
+        self.resync = resync
+
+    @property
+    def obj(self) -> Object:
+        if self._obj is not None:
+            return self._obj
+        assert self._encoded is not None
+        return _decode(self._encoded)
+
+    def __repr__(self) -> str:
+        key = meta_namespace_key(self.obj)
+        return f"<Change {self.type.value} {key}{' resync' if self.resync else ''}>"
+
+
+class Listing:
+    """A full list assembled beside the store, page by page, then swapped in whole by
+    :meth:`Indexer.replace_listing`: objects are kept as their stored JSON from the moment they
+    are added, so a list of 10,000 objects never exists as decoded trees all at once. A listing
+    that is dropped (the list failed midway) leaves the store untouched."""
+
+    def __init__(
+        self,
+        key_func: Callable[[Object], str],
+        indexers: Mapping[str, IndexFunc],
+        transform: Callable[[Object], Object] | None = None,
+    ):
+        self._key_func = key_func
+        self._indexers = indexers
+        self._transform = transform
+        self.items: dict[str, bytes] = {}
+        self.indices: dict[str, dict[str, set[str]]] = {name: {} for name in indexers}
+
+    def add(self, obj: Object) -> None:
+        """Adds a listed object (transformed first, when the listing has a transform)."""
+        if self._transform is not None:
+            obj = self._transform(obj)
+        key = self._key_func(obj)
+        if key in self.items:
+            _discard_index_entries(self.indices, self._indexers, key, _decode(self.items[key]))
+        self.items[key] = _encode(obj)
+        for name, func in self._indexers.items():
+            for value in _index_values(name, func, key, obj):
+                self.indices[name].setdefault(value, set()).add(key)
+
+    def discard(self, obj: Object) -> None:
+        """Removes a listed object again (a streamed list may report a delete before its end)."""
+        key = self._key_func(obj)
+        encoded = self.items.pop(key, None)
+        if encoded is not None:
+            _discard_index_entries(self.indices, self._indexers, key, _decode(encoded))
+
+    def __len__(self) -> int:
+        return len(self.items)
 
 
 class Indexer:
@@ -109,34 +178,54 @@ class Indexer:
 
     def replace(self, objs: Iterable[Object], resource_version: str) -> list[Change]:
         """Makes the store hold exactly ``objs`` (a full list at ``resource_version``; stored as
-        for :meth:`add`).
+        for :meth:`add`); see :meth:`replace_listing`."""
+        listing = self.new_listing()
+        for obj in objs:
+            listing.add(obj)
+        return self.replace_listing(listing, resource_version)
+
+    def new_listing(self, transform: Callable[[Object], Object] | None = None) -> Listing:
+        """An empty :class:`Listing` keyed and indexed as this store is."""
+        with self._lock:
+            return Listing(self._key_func, dict(self._indexers), transform)
+
+    def replace_listing(self, listing: Listing, resource_version: str) -> list[Change]:
+        """Makes the store hold exactly what ``listing`` holds (a full list at
+        ``resource_version``).
 
         Returns an add or update for every listed object followed by a synthetic delete for every
-        object that vanished. An update whose resourceVersion did not change is a ``resync``.
+        object that vanished. An update whose resourceVersion did not change is a ``resync``. The
+        adds carry the stored JSON, not decoded objects (see :class:`Change`).
         """
-        listed = {self._key_func(obj): obj for obj in objs}
-        fresh = {key: _encode(obj) for key, obj in listed.items()}
         with self._lock:
+            if set(listing.indices) != set(self._indexers):
+                raise RuntimeError("the store's indexes changed while a list was assembled")
             previous = self._items
-            self._items = fresh
+            self._items = listing.items
+            self._indices = listing.indices
             self._resource_version = resource_version
-            self._indices = {name: {} for name in self._indexers}
-            for key, obj in listed.items():
-                self._update_indices(key, None, obj)
         changes: list[Change] = []
-        for key, obj in listed.items():
-            encoded = previous.get(key)
-            if encoded is None:
-                changes.append(Change(ChangeType.ADDED, obj))
-            else:
-                old = _decode(encoded)
-                unchanged = _resource_version(obj) == _resource_version(old) != ""
-                changes.append(Change(ChangeType.UPDATED, obj, old, resync=unchanged))
+        for key, encoded in listing.items.items():
+            before = previous.get(key)
+            if before is None:
+                changes.append(Change(ChangeType.ADDED, encoded=encoded))
+                continue
+            # a relist (rare): both states decoded, to tell a resync from a change
+            obj, old = _decode(encoded), _decode(before)
+            unchanged = _resource_version(obj) == _resource_version(old) != ""
+            changes.append(Change(ChangeType.UPDATED, obj, old, resync=unchanged))
         for key, encoded in previous.items():
-            if key not in fresh:
+            if key not in listing.items:
                 old = _decode(encoded)
                 changes.append(Change(ChangeType.DELETED, old, old, final_state_unknown=True))
         return changes
+
+    def stored_changes(self, change_type: ChangeType, *, resync: bool = False) -> list[Change]:
+        """A change of ``change_type`` for every stored object, each carrying its stored JSON (a
+        snapshot for a late handler, or a periodic resync)."""
+        with self._lock:
+            encoded = list(self._items.values())
+        return [Change(change_type, encoded=each, resync=resync) for each in encoded]
 
     def add_indexers(self, indexers: Mapping[str, IndexFunc]) -> None:
         """Adds named indexes and indexes the objects already stored; a taken name is an error."""
@@ -242,14 +331,28 @@ class Indexer:
             if old_values == new_values:
                 continue
             index = self._indices[name]
-            for value in old_values:
-                keys = index.get(value)
-                if keys is not None:
-                    keys.discard(key)
-                    if not keys:
-                        del index[value]
+            _discard_keys(index, old_values, key)
             for value in new_values:
                 index.setdefault(value, set()).add(key)
+
+
+def _discard_keys(index: dict[str, set[str]], values: Iterable[str], key: str) -> None:
+    for value in values:
+        keys = index.get(value)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del index[value]
+
+
+def _discard_index_entries(
+    indices: dict[str, dict[str, set[str]]],
+    indexers: Mapping[str, IndexFunc],
+    key: str,
+    old: Object,
+) -> None:
+    for name, func in indexers.items():
+        _discard_keys(indices[name], _index_values(name, func, key, old), key)
 
 
 def _encode(obj: Object) -> bytes:

@@ -406,15 +406,23 @@ class Client:
         timeout_seconds: int | None = None,
         allow_bookmarks: bool = True,
         inactivity_timeout: float = 70.0,
+        send_initial_events: bool = False,
+        resource_version_match: str | None = None,
     ) -> WatchStream:
-        """Opens a watch; the socket read timeout is the inactivity deadline."""
+        """Opens a watch; the socket read timeout is the inactivity deadline.
+
+        ``send_initial_events`` makes it a streaming list (a "watch-list"): the server first sends
+        every object as an ADDED event, then a bookmark annotated ``k8s.io/initial-events-end``.
+        """
         query = {
             "watch": "true",
             "resourceVersion": resource_version,
+            "resourceVersionMatch": resource_version_match,
             "labelSelector": label_selector,
             "fieldSelector": field_selector,
             "timeoutSeconds": timeout_seconds,
             "allowWatchBookmarks": "true" if allow_bookmarks else None,
+            "sendInitialEvents": "true" if send_initial_events else None,
         }
         response = self._send(
             "GET",
