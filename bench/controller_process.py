@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -68,6 +69,9 @@ class ControllerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         cpus = self.cpus
         with self.log_path.open("ab") as log:
+            # which executable ran (which virtualenv), for whoever reads the figures later
+            log.write(f"# {shlex.join(self.argv)}\n".encode())
+            log.flush()
             self._proc = subprocess.Popen(
                 self.argv,
                 env=self.env,

@@ -1,7 +1,8 @@
 """The systems under test and how each is started as a process of its own.
 
-* ``python``: this project's ``wfe-controller`` console script from the running virtualenv, as
-  deployed (audit sink ``none``, metrics over plain HTTP on loopback so the harness can scrape);
+* ``python``: this project's ``wfe-controller`` console script from a runtime-only virtualenv, as
+  deployed (``bench.controller_venv``; audit sink ``none``, metrics over plain HTTP on loopback so
+  the harness can scrape);
 * ``go``: the controller-runtime peer; ``kopf``: the kopf peer (see ``bench.peers``).
 
 All watch every namespace; each run gets an execution namespace of its own.
@@ -11,10 +12,10 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 from collections.abc import Collection
 from pathlib import Path
 
+from bench import controller_venv
 from bench.controller_process import ControllerProcess
 from bench.peers import Peers
 
@@ -31,8 +32,9 @@ def free_port() -> int:
 
 
 def wfe_controller() -> Path:
-    """The console script next to the interpreter running the benchmark (the project's venv)."""
-    return Path(sys.executable).parent / "wfe-controller"
+    """The console script of the runtime virtualenv (built on first use; ``bench.controller_venv``
+    says how, and how to choose another)."""
+    return controller_venv.controller().script
 
 
 def controller_process(

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-import yaml
-
 from api.workflowexecution.v1alpha1.duration import parse_go_duration
 
 
@@ -269,6 +267,10 @@ def _env(name: str) -> str:
 def _load_file(path: str | None) -> dict[str, Any]:
     if not path:
         return {}
+    # imported here: a config file is optional, and in a pod (in-cluster credentials, flags) no
+    # other YAML is read, so the process need not carry the parser (~1 MiB, 20 modules)
+    import yaml
+
     try:
         loaded = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as err:

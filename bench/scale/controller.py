@@ -1,15 +1,16 @@
-"""The controller under measurement: the ``wfe-controller`` console script of this venv, started as
-its own process with plain-HTTP metrics on loopback, as deployed (4 workers, audit sink none)."""
+"""The controller under measurement: the ``wfe-controller`` console script of a runtime-only
+virtualenv (``bench.controller_venv``: as the image installs it), started as its own process with
+plain-HTTP metrics on loopback, as deployed (4 workers, audit sink none)."""
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bench import controller_venv
 from bench.controller_process import ControllerProcess
 from wfe.runtime.envtest import processes
 
@@ -19,8 +20,8 @@ WORKERS_STARTING = "Starting workers"
 
 
 def console_script() -> Path:
-    """``wfe-controller`` next to this interpreter (the venv's), as ``make venv`` installs it."""
-    return Path(sys.executable).parent / "wfe-controller"
+    """``wfe-controller`` as deployed (``bench.controller_venv``), as the benchmark runs it."""
+    return controller_venv.controller().script
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,17 @@ involved object, type, reason and message; an event seen before is PATCHed (coun
 lastTimestamp) instead of created again, and recreated if it has since been deleted. A token
 bucket per involved object (burst 25, one more every 5 minutes) stops a hot loop from flooding the
 API server.
+
+Both caches are LRUs of client-go's size (4,096 keys) and hold a 128-bit digest of each key rather
+than its strings (source, the involved object's reference, the message): ~0.4 KiB less per entry,
+1.7 MiB once both are full, which they are after minutes on a busy cluster. A token bucket that has
+refilled to its burst behaves exactly like no bucket at all, so such buckets leave the spam filter:
+it holds only the objects that sent events in the last few refill periods.
 """
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import random
 import threading
@@ -35,6 +42,7 @@ CORRELATION_CACHE_SIZE = 4096  # client-go's maxLruCacheEntries
 SPAM_BURST = 25  # client-go's defaultSpamBurst
 SPAM_REFILL_SECONDS = 300.0  # client-go's defaultSpamQPS = 1/300
 MAX_SEND_ATTEMPTS = 5
+_PRUNED_PER_CALL = 2  # full buckets dropped from the spam filter's oldest end per event (amortised)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -59,6 +67,27 @@ class _LRU(Generic[K, V]):
         if len(self._items) > self._size:
             self._items.popitem(last=False)
 
+    def oldest(self) -> tuple[K, V] | None:
+        """The least recently used item (not marked as used)."""
+        return next(iter(self._items.items()), None)
+
+    def discard(self, key: K) -> None:
+        self._items.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def key_digest(parts: tuple[str, ...]) -> bytes:
+    """A 128-bit digest of a cache key: 16 bytes to keep per entry instead of the key's strings.
+    Each part is length-prefixed, so no two different keys are the same input."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        encoded = part.encode()
+        digest.update(len(encoded).to_bytes(4, "big"))
+        digest.update(encoded)
+    return digest.digest()
+
 
 @dataclass(slots=True)
 class _Bucket:
@@ -78,20 +107,38 @@ class SpamFilter:
         self._burst = burst
         self._refill_seconds = refill_seconds
         self._clock = clock
-        self._buckets: _LRU[tuple[str, ...], _Bucket] = _LRU(CORRELATION_CACHE_SIZE)
+        self._buckets: _LRU[bytes, _Bucket] = _LRU(CORRELATION_CACHE_SIZE)
 
     def allow(self, key: tuple[str, ...]) -> bool:
         now = self._clock()
-        bucket = self._buckets.get(key) or _Bucket(float(self._burst), now)
-        bucket.tokens = min(
-            float(self._burst), bucket.tokens + (now - bucket.updated) / self._refill_seconds
-        )
+        self._forget_refilled(now)
+        digest = key_digest(key)
+        bucket = self._buckets.get(digest) or _Bucket(float(self._burst), now)
+        bucket.tokens = self._tokens(bucket, now)
         bucket.updated = now
-        self._buckets.put(key, bucket)
+        self._buckets.put(digest, bucket)
         if bucket.tokens < 1:
             return False
         bucket.tokens -= 1
         return True
+
+    def __len__(self) -> int:
+        """How many objects the filter keeps a bucket for."""
+        return len(self._buckets)
+
+    def _tokens(self, bucket: _Bucket, now: float) -> float:
+        return min(
+            float(self._burst), bucket.tokens + (now - bucket.updated) / self._refill_seconds
+        )
+
+    def _forget_refilled(self, now: float) -> None:
+        """Drops the least recently used buckets while they have refilled to the burst: a full
+        bucket allows exactly what a new one would."""
+        for _ in range(_PRUNED_PER_CALL):
+            oldest = self._buckets.oldest()
+            if oldest is None or self._tokens(oldest[1], now) < self._burst:
+                return
+            self._buckets.discard(oldest[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +181,7 @@ class EventRecorder:
         self._retry_delay = retry_delay
         self._queue: queue.Queue[_Pending | threading.Event | None] = queue.Queue(queue_size)
         self._spam_filter = spam_filter or SpamFilter()
-        self._recorded: _LRU[tuple[str, ...], _Recorded] = _LRU(CORRELATION_CACHE_SIZE)
+        self._recorded: _LRU[bytes, _Recorded] = _LRU(CORRELATION_CACHE_SIZE)
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -221,7 +268,7 @@ class EventRecorder:
         if not self._spam_filter.allow(object_key):
             log.debug("event throttled by the spam filter", reason=pending.reason, **_ref(involved))
             return
-        key = (*object_key, pending.type, pending.reason, pending.message)
+        key = key_digest((*object_key, pending.type, pending.reason, pending.message))
         previous = self._recorded.get(key)
         timestamp = _meta_time(pending.timestamp)
         if previous is None:

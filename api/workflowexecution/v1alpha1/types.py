@@ -114,6 +114,7 @@ class APIModel(BaseModel):
         populate_by_name=True,
         use_attribute_docstrings=True,
         extra="ignore",
+        defer_build=True,
     )
 
     def to_dict(self) -> dict[str, Any]:

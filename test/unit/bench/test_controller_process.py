@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -65,7 +66,9 @@ def test_a_process_that_exits_before_ready_is_an_error_with_its_log(tmp_path: Pa
         log_path=tmp_path / "c.log",
         ready_url=f"http://127.0.0.1:{free_port()}/readyz",
     )
-    with pytest.raises(ControllerProcessError, match=r"exited with 2:\nbad flag"):
+    # the log starts with the command line (which executable, which virtualenv), then its output
+    command = re.escape(f"# {sys.executable} -c")
+    with pytest.raises(ControllerProcessError, match=rf"exited with 2:\n{command} .*\nbad flag"):
         controller.start(ready_timeout=30)
 
 
@@ -80,5 +83,5 @@ def test_a_process_that_ignores_sigterm_is_killed(tmp_path: Path) -> None:
         log_path=tmp_path / "c.log",
     )
     controller.start()
-    wait_for(lambda: "up" in controller.log_tail(), message="SIGTERM ignored")
+    wait_for(lambda: "up" in controller.log_tail().splitlines(), message="SIGTERM ignored")
     assert controller.stop(timeout=0.5) == -9

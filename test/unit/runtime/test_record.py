@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from wfe.runtime.client import ApiError, Client, Resource
-from wfe.runtime.record import EventRecorder, SpamFilter
+from wfe.runtime.record import EventRecorder, SpamFilter, key_digest
 
 WFE = {
     "apiVersion": "kubernaut.ai/v1alpha1",
@@ -209,3 +209,32 @@ def test_spam_filter_allows_a_burst_then_one_per_refill_period() -> None:
     assert spam.allow(("another", "object"))
     now[0] += 300
     assert [spam.allow(key) for _ in range(2)] == [True, False]
+
+
+def test_spam_filter_forgets_buckets_that_have_refilled_as_a_new_one_would_behave() -> None:
+    now = [0.0]
+    spam = SpamFilter(burst=2, refill_seconds=300, clock=lambda: now[0])
+    busy, quiet = ("wfe", "", "WorkflowExecution", "a", "busy"), ("wfe", "", "Pod", "a", "quiet")
+    assert [spam.allow(busy) for _ in range(3)] == [True, True, False]
+    assert spam.allow(quiet)
+    now[0] += 600  # both refilled to the burst: they allow what a new bucket allows
+    assert spam.allow(("wfe", "", "Pod", "a", "third"))
+    assert len(spam) == 1  # only the object that just sent an event is kept
+    assert [spam.allow(busy) for _ in range(3)] == [True, True, False]
+
+
+def test_spam_filter_keeps_a_bucket_until_it_has_refilled() -> None:
+    now = [0.0]
+    spam = SpamFilter(burst=2, refill_seconds=300, clock=lambda: now[0])
+    busy = ("wfe", "", "WorkflowExecution", "a", "busy")
+    assert [spam.allow(busy) for _ in range(2)] == [True, True]
+    now[0] += 300  # one token back, not two
+    assert spam.allow(("wfe", "", "Pod", "a", "other"))
+    assert len(spam) == 2
+    assert [spam.allow(busy) for _ in range(2)] == [True, False]
+
+
+def test_cache_keys_differ_when_their_parts_are_split_differently() -> None:
+    assert key_digest(("ab", "c")) != key_digest(("a", "bc"))
+    assert key_digest(("a", "")) != key_digest(("a",))
+    assert key_digest(("a", "b")) == key_digest(("a", "b"))
