@@ -88,24 +88,23 @@ class WorkflowExecutionReconciler:
             return Result()  # deleted; the finalizer already did the cleanup
         # never decide on a version the controller's own writes already replaced
         wfe = self.deps.status.own_writes.freshest(cached)
-        correlation_id = ((wfe.get("spec") or {}).get("remediationRequestRef") or {}).get(
-            "name", ""
-        )
-        # the runtime already bound controller, namespace, name and reconcileID
-        with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
-            try:
-                return self._decide(wfe)
-            except Exception as err:
-                if is_conflict(err):
-                    errors.count_exception(err)
-                    log.info("conflict, retrying with fresh data", error=str(err))
-                    raise
-                if is_not_found(err) and _names_this_object(err, request):
-                    return Result()  # the object vanished mid-reconcile
+        correlation_id = correlation_id_of(wfe)
+        # the runtime already bound controller, namespace, name and reconcileID in this reconcile's
+        # own context: the correlation id joins them, its "Reconciler error" line included
+        structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+        try:
+            return self._decide(wfe)
+        except Exception as err:
+            if is_conflict(err):
                 errors.count_exception(err)
-                # the controller logs the stack once; this line carries the correlation id
-                log.error("reconcile failed", error=f"{type(err).__name__}: {err}")
+                log.info("conflict, retrying with fresh data", error=str(err))
                 raise
+            if is_not_found(err) and _names_this_object(err, request):
+                return Result()  # the object vanished mid-reconcile
+            errors.count_exception(err)
+            # the controller logs the stack once; this line names the error in the domain's words
+            log.error("reconcile failed", error=f"{type(err).__name__}: {err}")
+            raise
 
     def _decide(self, wfe: Object) -> Result:
         """Decides on ``wfe``; after a conflict, decides again on what the API server holds now
@@ -131,6 +130,13 @@ class WorkflowExecutionReconciler:
             log.warning("unknown phase, leaving the object alone", phase=phase)
             return Result()
         return handler(self.deps, wfe)
+
+
+def correlation_id_of(wfe: Object) -> str:
+    """SPEC §8's correlation_id: the name of the RemediationRequest behind the WFE."""
+    ref = (wfe.get("spec") or {}).get("remediationRequestRef") or {}
+    name = ref.get("name") if isinstance(ref, dict) else None
+    return name if isinstance(name, str) else ""
 
 
 def _names_this_object(err: Exception, request: Request) -> bool:

@@ -41,27 +41,6 @@ def target_resource_of(obj: Object, kinds: KindNames = AS_WRITTEN) -> list[str]:
     return [kinds.key(target)] if isinstance(target, str) and target else []
 
 
-def correlation_id_of(wfe: Object) -> str:
-    """SPEC §8's correlation_id: the name of the RemediationRequest behind the WFE."""
-    ref = (wfe.get("spec") or {}).get("remediationRequestRef") or {}
-    name = ref.get("name") if isinstance(ref, dict) else None
-    return name if isinstance(name, str) else ""
-
-
-def correlation_log_fields(cache: Cache) -> Callable[[Request], dict[str, str]]:
-    """Per-request log fields for the runtime controller: every line of a reconcile, the
-    runtime's own "Reconciler error" included, carries the WFE's correlation_id (read from the
-    cache without a copy)."""
-
-    def fields(request: Request) -> dict[str, str]:
-        correlation_id = cache.peek(
-            WORKFLOW_EXECUTIONS, request.name, request.namespace, correlation_id_of
-        )
-        return {"correlation_id": correlation_id} if correlation_id else {}
-
-    return fields
-
-
 def workflow_execution_of(execution: Object) -> list[Request]:
     """Maps an execution (PipelineRun, Job) to its WorkflowExecution through the labels the
     controller put on it."""
@@ -112,7 +91,6 @@ def setup_controller(
         CONTROLLER_NAME,
         reconciler,
         max_concurrent_reconciles=max_concurrent_reconciles,
-        log_fields=correlation_log_fields(cache),
         # raised on purpose (retried with backoff); any other exception is a bug: a panic
         expected_errors=(StaleLockRetriesExhaustedError,),
     )

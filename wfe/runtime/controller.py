@@ -2,22 +2,23 @@
 
 controller-runtime's semantics: a key is never reconciled twice at once; a raised exception retries
 with backoff; `Result.requeue_after` forgets the backoff and retries after the delay; a worker never
-dies of a reconcile. Every reconcile gets an ID, bound into logs and `current_reconcile_id()`,
-plus whatever per-request fields the reconciler's `log_fields` supplies (the controller's own
-"Reconciler error" line carries them too).
+dies of a reconcile. Every reconcile runs in a context of its own (`contextvars`), with an ID
+bound into logs and `current_reconcile_id()`. Log fields the reconciler binds there
+(`structlog.contextvars.bind_contextvars`) stay for the rest of that reconcile, the controller's
+own "Reconciler error" line included, and vanish with it.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import structlog
 
 from wfe.runtime.client import ApiError
-from wfe.runtime.log import reconcile_context
+from wfe.runtime.log import bind_reconcile
 from wfe.runtime.metrics.controller_metrics import (
     RESULT_ERROR,
     RESULT_REQUEUE,
@@ -25,7 +26,7 @@ from wfe.runtime.metrics.controller_metrics import (
     RESULT_SUCCESS,
     ControllerMetrics,
 )
-from wfe.runtime.reconcile import Request, Result, TerminalError, reconcile_id_bound
+from wfe.runtime.reconcile import Request, Result, TerminalError, set_current_reconcile_id
 from wfe.runtime.source import Source
 from wfe.runtime.workqueue import RateLimiter, RateLimitingQueue
 
@@ -44,13 +45,8 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ApiError, OSError, TerminalE
 _STOP_EVENT_POLL_SECONDS = 0.5
 
 
-_RESERVED_LOG_KEYS = frozenset(("controller", "namespace", "name", "reconcile_id", "reconcileID"))
-
 # A reconcile makes a handful of API calls with 30 s timeouts; one running this long is stuck.
 DEFAULT_WEDGED_AFTER_SECONDS = 600.0
-
-
-LogFields = Callable[[Request], Mapping[str, Any]]
 
 
 class Controller:
@@ -65,10 +61,7 @@ class Controller:
         rate_limiter: RateLimiter | None = None,
         wedged_after: float = DEFAULT_WEDGED_AFTER_SECONDS,
         expected_errors: tuple[type[BaseException], ...] = (),
-        log_fields: LogFields | None = None,
     ) -> None:
-        """``log_fields(request)`` returns extra keys bound to every log line of that request's
-        reconcile (it must be cheap and must not raise; a failure only loses the fields)."""
         if max_concurrent_reconciles < 1:
             raise ValueError(
                 f"max_concurrent_reconciles must be >= 1, got {max_concurrent_reconciles}"
@@ -78,7 +71,6 @@ class Controller:
         self._max_concurrent_reconciles = max_concurrent_reconciles
         self._rate_limiter = rate_limiter
         self._expected_errors = EXPECTED_ERRORS + expected_errors
-        self._log_fields = log_fields
         self._metrics = ControllerMetrics(name, max_concurrent_reconciles)
         self._log = log.bind(controller=name)
         self._lock = threading.Lock()
@@ -194,7 +186,8 @@ class Controller:
             with self._lock:
                 self._in_flight[worker] = (request, time.monotonic())
             try:
-                return self._reconcile_handler(queue, request)
+                # a fresh context per reconcile: what it binds is gone when it ends
+                return contextvars.copy_context().run(self._reconcile_handler, queue, request)
             finally:
                 with self._lock:
                     self._in_flight.pop(worker, None)
@@ -205,44 +198,28 @@ class Controller:
     def _reconcile_handler(self, queue: RateLimitingQueue[Request], request: Request) -> bool:
         """Reconcile one request and requeue it as the outcome says; False ends the worker."""
         started = time.monotonic()
-        with (
-            reconcile_context(
-                controller=self.name,
-                namespace=request.namespace,
-                name=request.name,
-                **self._request_log_fields(request),
-            ) as reconcile_id,
-            reconcile_id_bound(reconcile_id),
-        ):
-            try:
-                result = self._reconciler(request)
-            except TerminalError:
-                self._metrics.terminal_errors.inc()
-                self._count_error()
-                log.error("Reconciler error", terminal=True, exc_info=True)
-            except Exception as error:
-                self._count_error()
-                queue.add_rate_limited(request)
-                if isinstance(error, self._expected_errors):
-                    log.error("Reconciler error", exc_info=True)
-                else:
-                    self._metrics.panics.inc()
-                    log.error("Observed a panic in reconciler", panic=True, exc_info=True)
-            else:
-                self._requeue_as_asked(queue, request, result)
-            finally:
-                self._metrics.reconcile_time.observe(time.monotonic() - started)
-        return True
-
-    def _request_log_fields(self, request: Request) -> dict[str, Any]:
-        if self._log_fields is None:
-            return {}
+        set_current_reconcile_id(
+            bind_reconcile(controller=self.name, namespace=request.namespace, name=request.name)
+        )
         try:
-            fields = dict(self._log_fields(request))
-        except Exception:
-            log.debug("log fields of the request unavailable", exc_info=True)
-            return {}
-        return {k: v for k, v in fields.items() if k not in _RESERVED_LOG_KEYS}
+            result = self._reconciler(request)
+        except TerminalError:
+            self._metrics.terminal_errors.inc()
+            self._count_error()
+            log.error("Reconciler error", terminal=True, exc_info=True)
+        except Exception as error:
+            self._count_error()
+            queue.add_rate_limited(request)
+            if isinstance(error, self._expected_errors):
+                log.error("Reconciler error", exc_info=True)
+            else:
+                self._metrics.panics.inc()
+                log.error("Observed a panic in reconciler", panic=True, exc_info=True)
+        else:
+            self._requeue_as_asked(queue, request, result)
+        finally:
+            self._metrics.reconcile_time.observe(time.monotonic() - started)
+        return True
 
     def _count_error(self) -> None:
         self._metrics.errors.inc()

@@ -1,9 +1,9 @@
 """Process logging: structlog over stdlib logging, one JSON object per line by default.
 
 Every record carries ``ts`` (ISO 8601, UTC), ``level``, ``logger`` and ``msg``; records from
-libraries that use stdlib ``logging`` get the same shape. ``reconcile_context`` binds the
+libraries that use stdlib ``logging`` get the same shape. ``bind_reconcile`` binds the
 per-reconcile keys (``controller``, ``namespace``, ``name``, ``reconcileID``) to every line logged
-on the current thread inside it.
+in the current context: the controller runs each reconcile in a context of its own.
 
 Secrets: bearer tokens, client keys and Authorization headers are never passed to the logger (the
 REST client logs neither headers nor credentials). As a safety net, a value logged under a key
@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import sys
 import threading
-import uuid
-from collections.abc import Iterator, MutableMapping
-from contextlib import contextmanager
+from collections.abc import MutableMapping
 from typing import Any, Literal, TextIO
 
 import orjson
@@ -237,25 +236,25 @@ def get_logger(name: str) -> Any:
 
 
 def new_reconcile_id() -> str:
-    return str(uuid.uuid4())
+    """A random UUID (version 4) as text, like controller-runtime's reconcileID. Drawn from the
+    interpreter's generator rather than ``os.urandom``: an ID to tell log lines apart needs no
+    cryptographic randomness, and a system call per reconcile hands the interpreter to another
+    thread (measured on the cold start with 10,000 objects)."""
+    digits = f"{_random_bits(128) & _V4_CLEAR | _V4_SET:032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
-@contextmanager
-def reconcile_context(
-    *,
-    controller: str,
-    namespace: str,
-    name: str,
-    reconcile_id: str | None = None,
-    **extra: Any,
-) -> Iterator[str]:
-    """Bind the reconcile's keys (plus ``extra``) to this thread's log lines; yields reconcileID."""
-    reconcile_id = reconcile_id or new_reconcile_id()
-    with structlog.contextvars.bound_contextvars(
-        controller=controller,
-        namespace=namespace,
-        name=name,
-        reconcileID=reconcile_id,
-        **extra,
-    ):
-        yield reconcile_id
+_random_bits = random.Random().getrandbits
+# version 4 in bits 76-79, the RFC 4122 variant (10) in bits 62-63
+_V4_CLEAR = ~((0xF << 76) | (0x3 << 62))
+_V4_SET = (0x4 << 76) | (0x2 << 62)
+
+
+def bind_reconcile(*, controller: str, namespace: str, name: str) -> str:
+    """Binds a reconcile's keys and a new reconcileID into the current context (the controller
+    runs each reconcile in a context of its own, so they vanish with it); returns the ID."""
+    reconcile_id = new_reconcile_id()
+    structlog.contextvars.bind_contextvars(
+        controller=controller, namespace=namespace, name=name, reconcileID=reconcile_id
+    )
+    return reconcile_id

@@ -6,8 +6,6 @@ give up until the object changes, and may read `current_reconcile_id()` to tag i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -46,11 +44,7 @@ def current_reconcile_id() -> str | None:
     return _reconcile_id.get()
 
 
-@contextmanager
-def reconcile_id_bound(reconcile_id: str) -> Iterator[None]:
-    """Make `reconcile_id` the current reconcile ID for the duration of the block."""
-    token = _reconcile_id.set(reconcile_id)
-    try:
-        yield
-    finally:
-        _reconcile_id.reset(token)
+def set_current_reconcile_id(reconcile_id: str) -> None:
+    """Makes ``reconcile_id`` the current reconcile ID of the current context (the controller runs
+    each reconcile in a context of its own, so it ends with the reconcile)."""
+    _reconcile_id.set(reconcile_id)

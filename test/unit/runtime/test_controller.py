@@ -224,23 +224,23 @@ def test_a_key_error_in_one_reconcile_never_stops_the_controller(
     assert controller.healthz_check() is None
 
 
-def test_the_reconciler_error_line_carries_the_fields_the_reconciler_supplies(
+def test_fields_the_reconciler_binds_reach_the_error_line_and_never_the_next_reconcile(
     start_controller: StartController, log_output: io.StringIO
 ) -> None:
+    seen: list[dict[str, object]] = []
+
     def reconcile(request: Request) -> Result:
-        raise ApiError(500, "InternalError", "boom")
+        seen.append(structlog.contextvars.get_contextvars())
+        if len(seen) == 1:
+            structlog.contextvars.bind_contextvars(correlation_id=f"rr-{request.name}")
+            raise ApiError(500, "InternalError", "boom")
+        return Result()
 
-    def fields(request: Request) -> dict[str, str]:
-        return {"correlation_id": f"rr-{request.name}"}
-
-    controller, queue = start_controller(reconcile, log_fields=fields)
+    controller, queue = start_controller(reconcile)
     queue.add(A)
 
     wait_for(lambda: reconciles(controller, "error"), message="the failed reconcile")
-    wait_for(
-        lambda: [line for line in log_lines(log_output) if line["msg"] == "Reconciler error"],
-        message="the Reconciler error line",
-    )
+    wait_for(lambda: len(seen) == 2, message="the retry")
     line = next(line for line in log_lines(log_output) if line["msg"] == "Reconciler error")
     assert line["correlation_id"] == "rr-a"
     assert (line["controller"], line["namespace"], line["name"]) == (
@@ -248,6 +248,7 @@ def test_the_reconciler_error_line_carries_the_fields_the_reconciler_supplies(
         "default",
         "a",
     )
+    assert "correlation_id" not in seen[1], "a field bound by one reconcile leaked into the next"
     assert structlog.contextvars.get_contextvars().get("correlation_id") is None
 
 

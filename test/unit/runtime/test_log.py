@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import contextvars
 import io
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import structlog
 
-from wfe.runtime.log import REDACTED, configure_logging, get_logger, reconcile_context
+from wfe.runtime.log import (
+    REDACTED,
+    bind_reconcile,
+    configure_logging,
+    get_logger,
+    new_reconcile_id,
+)
 
 
 @pytest.fixture
@@ -53,15 +61,20 @@ def test_stdlib_records_from_libraries_get_the_same_shape(output: io.StringIO) -
     )
 
 
-def test_reconcile_context_binds_its_keys_only_inside_and_only_on_its_thread(
+def test_a_reconciles_keys_are_bound_only_in_its_context_and_only_on_its_thread(
     output: io.StringIO,
 ) -> None:
     log = get_logger("wfe.test")
     other_thread_done = threading.Event()
-    with reconcile_context(controller="workflowexecution", namespace="ns", name="wfe-1") as rid:
+
+    def reconcile() -> str:
+        rid = bind_reconcile(controller="workflowexecution", namespace="ns", name="wfe-1")
         log.info("inside")
         threading.Thread(target=lambda: (log.info("elsewhere"), other_thread_done.set())).start()
         assert other_thread_done.wait(5)
+        return rid
+
+    rid = contextvars.copy_context().run(reconcile)
     log.info("after")
     inside, elsewhere, after = lines(output)
     assert {key: inside[key] for key in ("controller", "namespace", "name", "reconcileID")} == {
@@ -72,6 +85,14 @@ def test_reconcile_context_binds_its_keys_only_inside_and_only_on_its_thread(
     }
     assert "reconcileID" not in elsewhere
     assert "reconcileID" not in after
+
+
+def test_reconcile_ids_are_distinct_version_4_uuids() -> None:
+    ids = [new_reconcile_id() for _ in range(1000)]
+
+    assert len(set(ids)) == len(ids)
+    assert all(uuid.UUID(rid).version == 4 and str(uuid.UUID(rid)) == rid for rid in ids)
+    assert all(uuid.UUID(rid).variant == uuid.RFC_4122 for rid in ids)
 
 
 def test_secret_looking_keys_are_redacted(output: io.StringIO) -> None:
