@@ -9,6 +9,7 @@ import traceback
 from pathlib import Path
 
 from bench.scale import report
+from bench.scale.references import MORE_WORKERS, ReferenceOptions
 from bench.scale.run import run
 from bench.scale.sizes import SCALE_SIZES
 from wfe.runtime.log import configure_logging
@@ -28,13 +29,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--size", choices=sorted(SCALE_SIZES), default="smoke")
     parser.add_argument("--out", type=Path, default=Path("bench/out"), help="report directory")
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="also measure the references in the same run: the Go controller-runtime peer's cold "
+        "start and flip (WFE_PEERS_DIR, default ../shared/peers next to the checkout), ours with "
+        "more workers for one more flip, and the bare client's floor (a LIST of every WFE; a flip "
+        "with no controller)",
+    )
+    parser.add_argument(
+        "--more-workers",
+        type=int,
+        default=MORE_WORKERS,
+        help="with --peers: the workers of our extra flip (0: none)",
+    )
     args = parser.parse_args(argv)
+    if args.more_workers < 0:
+        parser.error("--more-workers must be 0 or more")
+    options = ReferenceOptions(more_workers=args.more_workers) if args.peers else None
     size, out = SCALE_SIZES[args.size], args.out
     out.mkdir(parents=True, exist_ok=True)
     configure_logging("warning", "console")  # the harness's own informers: quiet
     progress(f"size {size.name}; controller log in {out / 'controller.log'}")
     try:
-        results = run(size, out, progress)
+        results = run(size, out, progress, options)
     except Exception:
         traceback.print_exc()
         print("bench.scale: failed (everything started was torn down)", file=sys.stderr)
