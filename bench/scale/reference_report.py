@@ -23,6 +23,7 @@ MET = "met"
 REACHABLE = "not met; reachable here (the Go peer meets it)"
 BOTH_MISS = "not met by either controller; the floor is below the target"
 NEITHER = "not met by either controller"
+FLOOR_BELOW = "not met; the floor is below the target"
 UNREACHABLE = "not reachable on this machine (the floor alone misses it)"
 NOT_MET = "not met"
 
@@ -51,7 +52,7 @@ def reading(ours_meets: bool, peer_meets: bool | None, floor_meets: bool | None)
         return REACHABLE
     if peer_meets is False:
         return BOTH_MISS if floor_meets else NEITHER
-    return NOT_MET
+    return FLOOR_BELOW if floor_meets else NOT_MET
 
 
 def ratio(ours: float, peer: float | None) -> str:
@@ -79,6 +80,7 @@ def rows(
     ]
     if refs.options.more_workers > 0:
         out.append(_more_workers_row(refs, ours_flip, targets["sync_s"]))
+    out.append(_makespan_row(refs, ours_flip))
     out.append(_flip_cost_row(refs, ours_flip))
     return out
 
@@ -186,6 +188,35 @@ def _floor_text(bare: FloorFlip) -> str:
     return (
         f"{_quantiles(bare.synced)} (status write returned p99 {seconds(bare.written.p99)}; "
         f"verdicts over {seconds(bare.verdicts_issued_s)})"
+    )
+
+
+def _makespan_row(refs: References, ours: Flip) -> ReferenceRow:
+    """Sync is per workflow from its own verdict, so it also depends on how fast the verdicts
+    arrive (a busier API server spreads them out); the whole flip's span does not."""
+    peer, more = refs.peer_flip, refs.more_workers_flip
+
+    def span(all_completed_s: float, verdicts_s: float) -> str:
+        return f"{seconds(all_completed_s)} (verdicts over {seconds(verdicts_s)})"
+
+    floors = "; ".join(
+        f"{f.workers} workers: {span(f.all_completed_s, f.verdicts_issued_s)}"
+        for f in refs.floor_flips
+    )
+    ours_text = span(ours.all_completed_s, ours.verdicts_issued_s)
+    if more is not None:
+        ours_text += (
+            f"; {refs.options.more_workers} workers: "
+            f"{span(more.all_completed_s, more.verdicts_issued_s)}"
+        )
+    return ReferenceRow(
+        f"the whole flip: first verdict issued → all {ours.workflows:,} seen Completed (4 workers "
+        "unless said)",
+        NOT_APPLICABLE,
+        ours_text,
+        NOT_APPLICABLE if peer is None else span(peer.all_completed_s, peer.verdicts_issued_s),
+        ratio(ours.all_completed_s, peer.all_completed_s if peer else None),
+        floors or NOT_APPLICABLE,
     )
 
 

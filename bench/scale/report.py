@@ -22,7 +22,12 @@ SYNC_TARGET_S = 1.0  # p99
 
 def _bound(buckets: Buckets, fraction: float = 0.99) -> str:
     bound = histogram_quantile_bound(buckets, fraction)
-    return "no observations" if bound is None else f"≤ {seconds(bound)}"
+    if bound is None:
+        return "no observations"
+    if math.isinf(bound):  # beyond the histogram's largest bucket
+        finite = [b for b in buckets if not math.isinf(b)]
+        return f"> {seconds(max(finite))}" if finite else "no bound"
+    return f"≤ {seconds(bound)}"
 
 
 def rows(r: ScaleResults) -> list[Row]:
