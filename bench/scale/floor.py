@@ -296,6 +296,9 @@ def _completed_bodies(
                 errors.append(f"{name}: {err}")
                 continue
             wfe["status"] = copy_of(template, namespace, name, target, shift).status
+            # as both controllers' caches hold it (the server keeps the field's value on a PUT
+            # without it): no managedFields in the body
+            wfe["metadata"].pop("managedFields", None)
             bodies[name] = wfe
 
     for thread in [_started(reader) for _ in range(threads)]:
