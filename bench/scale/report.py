@@ -161,7 +161,7 @@ def references_section(r: ScaleResults) -> str:
 
 The Go controller-runtime peer (4 workers; its cold start on the same seeded cluster, before ours),
 ours with more workers, and the floor: the bare client doing only the API work no controller can
-avoid (docs/benchmarks.md, "Reading the references"). Ratios are ours ÷ the peer's.
+avoid, measured last (docs/benchmarks.md, "The references"). Ratios are ours ÷ the peer's.
 
 {reference_report.table(reference_rows(r))}
 {missing}
