@@ -9,6 +9,7 @@ IMG ?= workflowexecution-controller:latest
 BENCH_SIZE ?= smoke
 BENCH_PEERS_SIZE ?= moderate
 SCALE_SIZE ?= full
+SCALE_PEERS ?=
 SOAK_MINUTES ?= 30
 FAULTS_SIZE ?= reduced
 
@@ -111,8 +112,8 @@ bench-peers: venv envtest ## The same side by side with the Go controller-runtim
 	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m bench --peers --size $(BENCH_PEERS_SIZE) --out bench/out/peers
 
 .PHONY: bench-scale
-bench-scale: venv envtest ## Scale: 10,000 WFEs (cold start, RSS, lock check), 1,000 flipped at once (SCALE_SIZE=full|smoke)
-	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m bench.scale --size $(SCALE_SIZE) --out bench/out
+bench-scale: venv envtest ## Scale: 10,000 WFEs (cold start, RSS, lock check), 1,000 flipped at once (SCALE_SIZE=full|smoke; SCALE_PEERS=1: + Go peer, more workers, bare-client floor)
+	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m bench.scale --size $(SCALE_SIZE) --out bench/out $(if $(SCALE_PEERS),--peers)
 
 .PHONY: bench-soak
 bench-soak: venv envtest ## Soak: a steady trickle for SOAK_MINUTES (30), the controller's RSS and open files over time

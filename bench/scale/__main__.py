@@ -4,20 +4,44 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from pathlib import Path
+from types import FrameType
 
 from bench.scale import report
+from bench.scale.references import MORE_WORKERS, ReferenceOptions
 from bench.scale.run import run
 from bench.scale.sizes import SCALE_SIZES
 from wfe.runtime.log import configure_logging
 
 EXIT_ERROR = 1
+REFERENCES = ("peer", "workers", "floor")
 
 
 def progress(message: str) -> None:
     print(f"[bench.scale] {message}", file=sys.stderr, flush=True)
+
+
+class TerminatedError(Exception):
+    """SIGTERM arrived; not a BenchError, so no reference step takes it for its own failure."""
+
+
+def _terminated(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM (``timeout``, a CI cancel) unwinds the run like an error: the control plane and every
+    controller it started are torn down instead of being left behind."""
+    raise TerminatedError(f"terminated by signal {signum}")
+
+
+def _references(value: str) -> tuple[str, ...]:
+    chosen = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [part for part in chosen if part not in REFERENCES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown reference(s) {unknown}; choose from {REFERENCES}"
+        )
+    return chosen
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,13 +52,46 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--size", choices=sorted(SCALE_SIZES), default="smoke")
     parser.add_argument("--out", type=Path, default=Path("bench/out"), help="report directory")
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="also measure the references in the same run: the Go controller-runtime peer's cold "
+        "start and flip (WFE_PEERS_DIR, default ../shared/peers next to the checkout), ours with "
+        "more workers for one more flip, and the bare client's floor (a LIST of every WFE; a flip "
+        "with no controller)",
+    )
+    parser.add_argument(
+        "--more-workers",
+        type=int,
+        default=MORE_WORKERS,
+        help="with --peers: the workers of our extra flip (0: none)",
+    )
+    parser.add_argument(
+        "--references",
+        type=_references,
+        default=REFERENCES,
+        help="with --peers: which references, comma-separated (default: all of "
+        f"{','.join(REFERENCES)}); fewer keep a full-size run within minutes on a busy machine",
+    )
     args = parser.parse_args(argv)
+    if args.more_workers < 0:
+        parser.error("--more-workers must be 0 or more")
+    options = (
+        ReferenceOptions(
+            peer="peer" in args.references,
+            more_workers=args.more_workers if "workers" in args.references else 0,
+            floor="floor" in args.references,
+        )
+        if args.peers
+        else None
+    )
     size, out = SCALE_SIZES[args.size], args.out
     out.mkdir(parents=True, exist_ok=True)
     configure_logging("warning", "console")  # the harness's own informers: quiet
     progress(f"size {size.name}; controller log in {out / 'controller.log'}")
+    signal.signal(signal.SIGTERM, _terminated)
     try:
-        results = run(size, out, progress)
+        results = run(size, out, progress, options)
     except Exception:
         traceback.print_exc()
         print("bench.scale: failed (everything started was torn down)", file=sys.stderr)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from bench.controller_process import ControllerProcess
 from bench.errors import ProgressTimeoutError
@@ -46,6 +47,21 @@ class ColdStart:
         return asdict(self)
 
 
+class Launchable(Protocol):
+    """A controller to start (this project's or a peer) and the log lines that mark its phases."""
+
+    @property
+    def log(self) -> Path: ...
+
+    @property
+    def cache_starting(self) -> str: ...
+
+    @property
+    def workers_starting(self) -> str: ...
+
+    def start(self) -> ControllerProcess: ...
+
+
 def drained(scrape: Scrape, expected: int) -> bool:
     return (
         scrape.value(RECONCILE_TOTAL, controller=CONTROLLER) >= expected
@@ -54,19 +70,17 @@ def drained(scrape: Scrape, expected: int) -> bool:
     )
 
 
-def measure(launch: controller.Launch, expected: int) -> tuple[ControllerProcess, ColdStart]:
+def measure(launch: Launchable, expected: int) -> tuple[ControllerProcess, ColdStart]:
     """Starts the controller; returns it (running) and its cold start."""
     began_wall, began = time.time(), time.monotonic()
-    process = controller.start(launch)
+    process = launch.start()
     ready = time.monotonic()
     try:
         drained_at, scrape = _wait_drained(process, launch, expected)
     except BaseException:
         process.stop()
         raise
-    phases = controller.log_times(
-        launch.log, [controller.CACHE_STARTING, controller.WORKERS_STARTING]
-    )
+    phases = controller.log_times(launch.log, [launch.cache_starting, launch.workers_starting])
 
     def since_start(message: str) -> float | None:
         stamp = phases.get(message)
@@ -74,8 +88,8 @@ def measure(launch: controller.Launch, expected: int) -> tuple[ControllerProcess
 
     return process, ColdStart(
         workflow_executions=expected,
-        to_cache_start_s=since_start(controller.CACHE_STARTING),
-        to_workers_s=since_start(controller.WORKERS_STARTING),
+        to_cache_start_s=since_start(launch.cache_starting),
+        to_workers_s=since_start(launch.workers_starting),
         to_ready_s=ready - began,
         to_drained_s=drained_at - began,
         reconciles=scrape.value(RECONCILE_TOTAL, controller=CONTROLLER),
@@ -86,7 +100,7 @@ def measure(launch: controller.Launch, expected: int) -> tuple[ControllerProcess
 
 
 def _wait_drained(
-    process: ControllerProcess, launch: controller.Launch, expected: int
+    process: ControllerProcess, launch: Launchable, expected: int
 ) -> tuple[float, Scrape]:
     deadline = time.monotonic() + TIMEOUT_S
     last_cpu, last_at = process.cpu_seconds(), time.monotonic()
@@ -96,7 +110,7 @@ def _wait_drained(
         process.check_alive()
         cpu, now = process.cpu_seconds(), time.monotonic()
         if not workers_started:
-            workers_started = bool(controller.log_times(launch.log, [controller.WORKERS_STARTING]))
+            workers_started = bool(controller.log_times(launch.log, [launch.workers_starting]))
         elif cpu - last_cpu <= QUIET_CPU_S:
             scrape = Scrape.parse(process.scrape())
             if drained(scrape, expected):

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
 from bench import controller_venv
 from bench.controller_process import ControllerProcess
@@ -31,6 +32,12 @@ class Launch:
     log: Path
     watch_namespace: str | None = None
     extra_flags: tuple[str, ...] = ()
+    # the log lines that mark the start-up checks done and the caches synced
+    cache_starting: ClassVar[str] = CACHE_STARTING
+    workers_starting: ClassVar[str] = WORKERS_STARTING
+
+    def start(self) -> ControllerProcess:
+        return start(self)
 
     def command(self, metrics_port: int, probe_port: int) -> list[str]:
         flags = [
@@ -62,7 +69,10 @@ def start(launch: Launch) -> ControllerProcess:
 
 
 def log_times(log: Path, messages: Sequence[str]) -> dict[str, float]:
-    """The wall-clock time (epoch seconds) each of ``messages`` first appears in the JSON log."""
+    """The wall-clock time (epoch seconds) each of ``messages`` first appears in the JSON log.
+
+    ``ts`` is RFC 3339 (this controller) or epoch seconds (zap's production encoder: the Go peer).
+    """
     found: dict[str, float] = {}
     if not log.exists():
         return found
@@ -74,6 +84,21 @@ def log_times(log: Path, messages: Sequence[str]) -> dict[str, float]:
         except ValueError:
             continue
         event, stamp = entry.get("msg", entry.get("event")), entry.get("ts")
-        if event in messages and event not in found and isinstance(stamp, str):
-            found[event] = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        if event in messages and event not in found:
+            at = _epoch_seconds(stamp)
+            if at is not None:
+                found[event] = at
     return found
+
+
+def _epoch_seconds(stamp: object) -> float | None:
+    if isinstance(stamp, bool):
+        return None
+    if isinstance(stamp, int | float):
+        return float(stamp)
+    if isinstance(stamp, str):
+        try:
+            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None

@@ -70,8 +70,10 @@ def measure(
     kubeconfig: Path,
     targets: list[str],
     timeout_for: Callable[[int], float],
+    prefix: str = "flip",
 ) -> Flip:
-    names = [f"flip-{index}" for index in range(len(targets))]
+    """``prefix``: the WorkflowExecutions are ``<prefix>-<i>`` (one prefix per controller run)."""
+    names = [f"{prefix}-{index}" for index in range(len(targets))]
     timeout = timeout_for(len(names))
     load = LoadProcess(kubeconfig)
     try:

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from bench.scale import reference_report
 from bench.scale.figures import Row, mib_of_mb, percentiles, seconds, table, verdict
 from bench.scale.run import ScaleResults
 from bench.scale.scrape import Buckets, fraction_within
@@ -21,7 +22,12 @@ SYNC_TARGET_S = 1.0  # p99
 
 def _bound(buckets: Buckets, fraction: float = 0.99) -> str:
     bound = histogram_quantile_bound(buckets, fraction)
-    return "no observations" if bound is None else f"≤ {seconds(bound)}"
+    if bound is None:
+        return "no observations"
+    if math.isinf(bound):  # beyond the histogram's largest bucket
+        finite = [b for b in buckets if not math.isinf(b)]
+        return f"> {seconds(max(finite))}" if finite else "no bound"
+    return f"≤ {seconds(bound)}"
 
 
 def rows(r: ScaleResults) -> list[Row]:
@@ -127,6 +133,41 @@ def _lock_row(figure: str, buckets: Buckets) -> Row:
     )
 
 
+def reference_rows(r: ScaleResults) -> list[reference_report.ReferenceRow]:
+    """Each target with the references measured in the same run (none without ``--peers``)."""
+    if r.references is None:
+        return []
+    return reference_report.rows(
+        r.references,
+        r.size.workflow_executions,
+        r.cold_start,
+        r.flip,
+        histogram_quantile_bound(r.paced.lock_checks, 0.99),
+        {
+            "cold_start_s": COLD_START_TARGET_S,
+            "rss_mib": mib_of_mb(RSS_TARGET_MB),
+            "lock_check_s": LOCK_CHECK_TARGET_S,
+            "sync_s": SYNC_TARGET_S,
+        },
+    )
+
+
+def references_section(r: ScaleResults) -> str:
+    if r.references is None:
+        return ""
+    missing = reference_report.not_measured(r.references)
+    return f"""
+## References measured in the same run
+
+The Go controller-runtime peer (4 workers; its cold start on the same seeded cluster, before ours),
+ours with more workers, and the floor: the bare client doing only the API work no controller can
+avoid, measured last (docs/benchmarks.md, "The references"). Ratios are ours ÷ the peer's.
+
+{reference_report.table(reference_rows(r))}
+{missing}
+"""
+
+
 def markdown(r: ScaleResults, main: str) -> str:
     env, seeding = r.environment, r.seeding
     mix = ", ".join(f"{count:,} {kind}" for kind, count in seeding.counts.items())
@@ -142,13 +183,17 @@ Seeded before the controller started, by a separate load process: {mix} Workflow
 "Scale and soak"); {seeding.writes:,} writes in {seeding.seconds:.1f} s.
 
 {main}
-"""
+{references_section(r)}"""
 
 
 def write(r: ScaleResults, out: Path) -> str:
     main = table(rows(r))
     out.mkdir(parents=True, exist_ok=True)
     (out / "scale.md").write_text(markdown(r, main))
-    document: dict[str, Any] = {**r.as_dict(), "figures": [row.as_dict() for row in rows(r)]}
+    document: dict[str, Any] = {
+        **r.as_dict(),
+        "figures": [row.as_dict() for row in rows(r)],
+        "reference_figures": [row.as_dict() for row in reference_rows(r)],
+    }
     (out / "scale.json").write_text(json.dumps(document, indent=2) + "\n")
     return main

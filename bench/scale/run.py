@@ -13,6 +13,7 @@ from bench import cluster, environment
 from bench.apiserver_requests import WRITE_VERBS, ApiServerRequests, requests_by
 from bench.observer import Observer
 from bench.scale import capture, cold_start, controller, flip, load, paced, seed
+from bench.scale.references import ReferenceOptions, ReferenceRun, References
 from bench.scale.sizes import ScaleSize
 
 NAMESPACE = "scale"
@@ -63,6 +64,7 @@ class ScaleResults:
     flip: flip.Flip
     rss_mib_after_flip: float
     peak_rss_mib: float
+    references: References | None = None  # measured in the same run when asked (--peers)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,10 +78,16 @@ class ScaleResults:
             "flip": self.flip.as_dict(),
             "rss_mib_after_flip": self.rss_mib_after_flip,
             "peak_rss_mib": self.peak_rss_mib,
+            "references": self.references.as_dict() if self.references else None,
         }
 
 
-def run(size: ScaleSize, out: Path, progress: Progress) -> ScaleResults:
+def run(
+    size: ScaleSize, out: Path, progress: Progress, options: ReferenceOptions | None = None
+) -> ScaleResults:
+    """The scale run; with ``options``, the references too (bench/scale/references.py): the Go
+    peer's cold start before ours (the same seeded cluster), then after our flip, ours with more
+    workers, the peer's and the bare client's flips on further targets."""
     with ExitStack() as teardown:
         plane = cluster.started_control_plane(teardown, progress)
         admin = plane.client()
@@ -107,6 +115,17 @@ def run(size: ScaleSize, out: Path, progress: Progress) -> ScaleResults:
         progress(f"seeded {len(plan.items)} WorkflowExecutions in {seconds:.1f}s ({writes} writes)")
 
         requests = ApiServerRequests(plane)
+        flips = 1 + (options.flips if options else 0)
+        targets = plan.free_targets(size.paced + size.flip * flips)
+        reference = (
+            ReferenceRun(
+                options, size, plane.kubeconfig, EXECUTION_NAMESPACE, out, requests, progress
+            )
+            if options
+            else None
+        )
+        if reference is not None:
+            reference.before_ours(NAMESPACE, len(plan.items))
         requests_before = requests.counts()
         launch = controller.Launch(plane.kubeconfig, EXECUTION_NAMESPACE, out / "controller.log")
         process, cold = cold_start.measure(launch, len(plan.items))
@@ -126,19 +145,33 @@ def run(size: ScaleSize, out: Path, progress: Progress) -> ScaleResults:
         observer = Observer(plane.client(), NAMESPACE, EXECUTION_NAMESPACE)
         teardown.callback(observer.stop)
         observer.start()
-        targets = plan.free_targets(size.paced + size.flip)
         calm = paced.measure(
             process, observer, plane.kubeconfig, targets[: size.paced], size.wait_timeout
         )
         progress(f"{size.paced} lock checks at {calm.rate_per_s:g}/s")
         flipped = flip.measure(
-            process, observer, plane.kubeconfig, targets[size.paced :], size.wait_timeout
+            process,
+            observer,
+            plane.kubeconfig,
+            targets[size.paced : size.paced + size.flip],
+            size.wait_timeout,
         )
         progress(
             f"flip of {size.flip}: synced p99 {flipped.synced.p99:.2f}s, all Completed "
             f"{flipped.all_completed_s:.2f}s after the first verdict"
         )
         process.check_alive()
+        rss_after_flip, peak_rss = process.rss_kib() / 1024, process.peak_rss_kib() / 1024
+        references = None
+        if reference is not None:
+            process.stop()  # the references run one controller at a time
+            references = reference.after_ours(
+                observer,
+                templates,
+                captured_at,
+                targets[size.paced + size.flip :],
+                len(plan.items) + size.paced + size.flip,
+            )
         results = ScaleResults(
             size=size,
             environment=setting,
@@ -148,8 +181,9 @@ def run(size: ScaleSize, out: Path, progress: Progress) -> ScaleResults:
             scrape=scrape,
             paced=calm,
             flip=flipped,
-            rss_mib_after_flip=process.rss_kib() / 1024,
-            peak_rss_mib=process.peak_rss_kib() / 1024,
+            rss_mib_after_flip=rss_after_flip,
+            peak_rss_mib=peak_rss,
+            references=references,
         )
     return results
 
