@@ -8,8 +8,8 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-from urllib3.exceptions import ProtocolError
 
+from wfe.runtime.client.errors import ConnectionBrokenError
 from wfe.runtime.client.transport import Transport
 
 Script = Callable[[socket.socket, bytes], bool]  # answers one request; False closes the connection
@@ -144,22 +144,22 @@ def test_an_idle_connection_the_server_closed_is_not_reused(
     assert server.connections == 2
 
 
-def test_a_connection_closed_without_an_answer_is_a_protocol_error(
+def test_a_connection_closed_without_an_answer_is_a_broken_connection(
     serve: Callable[[Script], RawServer],
 ) -> None:
     server = serve(lambda _conn, _head: False)
-    with pytest.raises(ProtocolError):
+    with pytest.raises(ConnectionBrokenError):
         server.transport().request("GET", "/a", {}, None, 5.0)
 
 
-def test_a_truncated_or_malformed_answer_is_a_protocol_error(
+def test_a_truncated_or_malformed_answer_is_a_broken_connection(
     serve: Callable[[Script], RawServer],
 ) -> None:
     truncated = serve(answer_with(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}", False))
-    with pytest.raises(ProtocolError):
+    with pytest.raises(ConnectionBrokenError):
         truncated.transport().request("GET", "/a", {}, None, 5.0)
     malformed = serve(answer_with(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"))
-    with pytest.raises(ProtocolError):
+    with pytest.raises(ConnectionBrokenError):
         malformed.transport().request("GET", "/a", {}, None, 5.0)
 
 

@@ -1,9 +1,9 @@
 """A watch cut by the server between chunks, against a real socket: the stream ends quietly.
 
 A tiny HTTP server (not an API server: this is about bytes on a socket) answers a watch with one
-whole event and half of the next, then closes the connection. urllib3 has then already closed the
-response, so closing it again must not raise; the reader sees the first event and a connection
-error it can resume from.
+whole event and half of the next, then closes the connection. The stream has then already closed
+its connection, so closing it again must not raise; the reader sees the first event and a
+connection error it can resume from.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def test_a_watch_cut_mid_event_yields_what_arrived_then_a_resumable_connection_e
         for event in stream:
             received.append(event.object["metadata"]["name"])
     assert received == ["a"]
-    stream.close()  # closing again, after urllib3 closed the response itself, is harmless
+    stream.close()  # closing again, after the stream closed its connection itself, is harmless
 
 
 def test_the_reflector_resumes_a_cut_watch_from_the_last_version_without_relisting(

@@ -43,6 +43,20 @@ class ApiConnectionError(ApiError):
         super().__init__(0, "ApiConnectionError", message)
 
 
+class TransportError(OSError):
+    """A request failed on its way: no whole answer came back (refused, timed out, broken, TLS).
+
+    Raised by the transports (the lean one, and urllib3's errors translated), so nothing above
+    them depends on urllib3; the client turns it into :class:`ApiConnectionError` after its retries.
+    """
+
+
+class ConnectionBrokenError(TransportError):
+    """The connection ended or broke before a whole answer was read: closed without an answer,
+    cut mid-body, or an answer that is not HTTP. For the retry rules this is a connection reset
+    (a read is retried), as urllib3's ``ProtocolError`` was."""
+
+
 class ClientFencedError(ApiError):
     """The process gave up the right to write (it lost its leader lease): no write leaves it."""
 

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from urllib3.exceptions import ProtocolError
+from wfe.runtime.client.errors import ConnectionBrokenError
 
 # client-go's rest.Request maxRetries
 MAX_RETRIES = 10
@@ -99,7 +99,7 @@ def retry_after_seconds(status: int, headers: object) -> float | None:
 def is_connection_reset(err: BaseException) -> bool:
     """A connection the server (or something between) dropped: worth one more try for a read.
 
-    urllib3 reports it as a ProtocolError ("Connection aborted", "Response ended prematurely")
-    around ConnectionResetError / RemoteDisconnected; timeouts are not resets.
+    The transports report it as ``ConnectionBrokenError`` (closed without an answer, "Response
+    ended prematurely"; urllib3's ProtocolError is translated to it); timeouts are not resets.
     """
-    return isinstance(err, ProtocolError | ConnectionResetError | BrokenPipeError)
+    return isinstance(err, ConnectionBrokenError | ConnectionResetError | BrokenPipeError)

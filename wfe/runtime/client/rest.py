@@ -1,4 +1,4 @@
-"""The one shared API client: raw JSON dicts over urllib3, with the cluster's TLS and credentials.
+"""The one shared API client: raw JSON dicts over HTTP/1.1, with the cluster's TLS and credentials.
 
 Requests and answers are plain ``dict`` (decoded by ``codec``: orjson), never the official client's
 generated models. Credentials come from ``config`` (or a ``kubernetes.client.Configuration``): the
@@ -8,6 +8,10 @@ about 4 % of the controller's CPU), and again at once after a 401 (a rotated tok
 retry. Requests go straight to the API server's connection pool. Every call has a socket timeout
 and goes through client-go's flow control (``flowcontrol``): a token bucket, Retry-After and
 connection-reset retries, and the ``rest_client_*`` metrics. Lists ask for gzip.
+
+Requests and watches go over the lean transport (``transport``); urllib3 (``urllib3_transport``) is
+imported only where it is still needed: a proxy, a server URL with a path, ``assert_hostname`` or
+``socket_options``.
 """
 
 from __future__ import annotations
@@ -18,12 +22,10 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import structlog
-import urllib3
-from urllib3.exceptions import HTTPError
 
 from wfe.runtime.client import codec
 from wfe.runtime.client.config import Configuration, load_configuration
@@ -42,7 +44,7 @@ from wfe.runtime.client.flowcontrol import (
     retry_after_seconds,
 )
 from wfe.runtime.client.resource import Resource
-from wfe.runtime.client.transport import Answer, Transport
+from wfe.runtime.client.transport import Response, StreamResponse, Transport
 from wfe.runtime.client.watch import WatchStream
 from wfe.runtime.metrics.rest_client_metrics import (
     ERROR_CODE,
@@ -50,9 +52,15 @@ from wfe.runtime.metrics.rest_client_metrics import (
     observe_request,
 )
 
+if TYPE_CHECKING:
+    from wfe.runtime.client.urllib3_transport import Urllib3Transport
+
 log = structlog.get_logger(__name__)
 
 Object = dict[str, Any]
+R = TypeVar("R", bound=Response)
+# one attempt of a request: (method, target, headers, body) -> the answer
+Exchange = Callable[[str, str, dict[str, str], bytes | None], R]
 
 _PATCH_CONTENT_TYPES = {
     "merge": "application/merge-patch+json",
@@ -94,17 +102,17 @@ class Client:
         self.configuration = configuration
         self.timeout = timeout
         self._host: str = str(configuration.host).rstrip("/")
-        self._pool: urllib3.PoolManager = pool_manager(configuration)
-        # the API server's own pool: skips the manager's per-request URL parsing and pool lookup
-        # (a proxy manager keeps its own routing)
-        self._direct: urllib3.HTTPConnectionPool | None = (
-            None
-            if isinstance(self._pool, urllib3.ProxyManager)
-            else self._pool.connection_from_url(self._host)
-        )
+        proxied = _proxied(configuration)
+        lean = None if proxied else lean_transport(configuration)
+        self._transport: Transport | Urllib3Transport
+        if lean is not None:
+            self._transport = lean
+        else:
+            # urllib3 (and its ~30 modules) only for what the lean transport does not do
+            from wfe.runtime.client.urllib3_transport import Urllib3Transport
+
+            self._transport = Urllib3Transport(configuration, self._host, proxied)
         self._credentials = _Credentials(configuration)
-        # request/answer calls on the lean transport; watches (streams) stay on urllib3
-        self._transport = lean_transport(configuration) if self._direct is not None else None
         self._user_agent = user_agent
         self._metrics_host = urlsplit(self._host).netloc or self._host
         self._rate_limiter: RateLimiter = new_rate_limiter(qps, burst)
@@ -160,20 +168,21 @@ class Client:
         compressed: bool = False,
     ) -> Object:
         """A request answered with JSON; ``timeout``, when given, also bounds the retries."""
+        transport = self._transport
+        seconds = timeout or self.timeout
         response = self._send(
             method,
             path,
+            lambda m, target, headers, encoded: transport.request(
+                m, target, headers, encoded, seconds
+            ),
             query=query,
             body=body,
             content_type=content_type,
-            timeout=timeout or self.timeout,
             deadline=None if timeout is None else time.monotonic() + timeout,
             compressed=compressed,
         )
-        try:
-            data = response.data
-        finally:
-            response.release_conn()
+        data = response.data  # read whole by the transport
         if not data:
             return {}
         parsed = codec.loads(data)
@@ -183,20 +192,21 @@ class Client:
         self,
         method: str,
         path: str,
+        exchange: Exchange[R],
         *,
         query: Mapping[str, Any] | None,
         body: Any,
         content_type: str,
-        timeout: urllib3.Timeout | float,
         deadline: float | None = None,
         compressed: bool = False,
-    ) -> urllib3.BaseHTTPResponse | Answer:
+    ) -> R:
         """One request with client-go's flow control: the token bucket before every attempt,
         retries after the server's Retry-After and of reads on a connection reset. ``deadline``
-        (monotonic) bounds the retries; a wait that would pass it is not made."""
+        (monotonic) bounds the retries; a wait that would pass it is not made. ``exchange``
+        makes one attempt on the transport (a whole answer, or a stream's head)."""
         if self._fence and method not in _READ_METHODS:
             raise ClientFencedError(f"{method} {path} refused: {self._fence[0]}")
-        url = path if self._direct is not None else self._host + path
+        url = path
         params = {k: _query_value(v) for k, v in (query or {}).items() if v is not None}
         if params:
             url += "?" + urlencode(params)
@@ -213,8 +223,8 @@ class Client:
             auth = self._credentials.headers()  # per attempt: tokens rotate
             started = time.monotonic()
             try:
-                response = self._urlopen(method, url, encoded, {**headers, **auth}, timeout)
-            except (HTTPError, OSError) as err:
+                response = exchange(method, url, {**headers, **auth}, encoded)
+            except OSError as err:  # errors.TransportError and the socket's own
                 observe_request(method, self._metrics_host, ERROR_CODE, time.monotonic() - started)
                 wait = self.connection_reset_retry_seconds
                 if (
@@ -240,7 +250,7 @@ class Client:
                     continue
             try:
                 data = response.data
-            except (HTTPError, OSError):
+            except OSError:
                 data = b""
             finally:
                 response.release_conn()
@@ -258,40 +268,6 @@ class Client:
                 continue
             raise ApiError.from_response(response.status, data)
         raise AssertionError("unreachable")
-
-    def _urlopen(
-        self,
-        method: str,
-        url: str,
-        body: bytes | None,
-        headers: dict[str, str],
-        timeout: urllib3.Timeout | float,
-    ) -> urllib3.BaseHTTPResponse | Answer:
-        if not isinstance(timeout, urllib3.Timeout):  # a request/answer call
-            if self._transport is not None:
-                return self._transport.request(method, url, headers, body, timeout)
-            timeout = urllib3.Timeout(total=timeout)
-        if self._direct is not None:
-            return self._direct.urlopen(
-                method,
-                url,
-                body=body,
-                headers=headers,
-                timeout=timeout,
-                preload_content=False,
-                retries=False,
-                redirect=False,
-                assert_same_host=False,
-            )
-        return self._pool.request(
-            method,
-            url,
-            body=body,
-            headers=headers,
-            timeout=timeout,
-            preload_content=False,
-            retries=False,
-        )
 
     def _throttle(self, method: str) -> None:
         waited = self._rate_limiter.wait()
@@ -424,15 +400,24 @@ class Client:
             "allowWatchBookmarks": "true" if allow_bookmarks else None,
             "sendInitialEvents": "true" if send_initial_events else None,
         }
+        transport = self._transport
+        connect_timeout = self.timeout
+
+        def open_stream(
+            m: str, target: str, headers: dict[str, str], _body: bytes | None
+        ) -> StreamResponse:
+            return transport.open_stream(
+                m, target, headers, connect_timeout=connect_timeout, read_timeout=inactivity_timeout
+            )
+
         response = self._send(
             "GET",
             resource.path(namespace),
+            open_stream,
             query=query,
             body=None,
             content_type="application/json",
-            timeout=urllib3.Timeout(connect=self.timeout, read=inactivity_timeout),
         )
-        assert not isinstance(response, Answer)  # a stream is never read on the lean transport
         return WatchStream(response)
 
     def is_served(self, resource: Resource) -> bool:
@@ -475,36 +460,12 @@ class _Credentials:
             return self._headers
 
 
-def pool_manager(configuration: Configuration) -> urllib3.PoolManager:
-    """The connection pools for ``configuration``: its CA, client certificate, TLS server name and
-    proxy (as the official client's RESTClientObject builds them)."""
-    pool_args: dict[str, Any] = {
-        "cert_reqs": ssl.CERT_REQUIRED if configuration.verify_ssl else ssl.CERT_NONE,
-        "ca_certs": configuration.ssl_ca_cert,
-        "ca_cert_data": getattr(configuration, "ca_cert_data", None),
-        "cert_file": configuration.cert_file,
-        "key_file": configuration.key_file,
-    }
-    if getattr(configuration, "assert_hostname", None) is not None:
-        pool_args["assert_hostname"] = configuration.assert_hostname
-    if getattr(configuration, "tls_server_name", None):
-        pool_args["server_hostname"] = configuration.tls_server_name
-    if getattr(configuration, "socket_options", None) is not None:
-        pool_args["socket_options"] = configuration.socket_options
-    if configuration.connection_pool_maxsize is not None:
-        pool_args["maxsize"] = configuration.connection_pool_maxsize
+def _proxied(configuration: Configuration) -> bool:
+    """Whether requests to the API server go through the configuration's proxy."""
     proxy = getattr(configuration, "proxy", None)
-    if proxy and not bypasses_proxy(configuration.host, getattr(configuration, "no_proxy", None)):
-        if proxy.startswith("socks"):
-            from urllib3.contrib.socks import SOCKSProxyManager
-
-            return SOCKSProxyManager(
-                proxy, headers=getattr(configuration, "proxy_headers", None), **pool_args
-            )
-        return urllib3.ProxyManager(
-            proxy, proxy_headers=getattr(configuration, "proxy_headers", None), **pool_args
-        )
-    return urllib3.PoolManager(**pool_args)
+    return bool(proxy) and not bypasses_proxy(
+        configuration.host, getattr(configuration, "no_proxy", None)
+    )
 
 
 def lean_transport(configuration: Configuration) -> Transport | None:
@@ -557,10 +518,10 @@ def bypasses_proxy(host: str, no_proxy: str | None) -> bool:
     return False
 
 
-def _discard(response: urllib3.BaseHTTPResponse | Answer) -> None:
+def _discard(response: Response) -> None:
     try:
         response.drain_conn()
-    except (HTTPError, OSError):
+    except OSError:
         pass
     finally:
         response.release_conn()

@@ -1,18 +1,21 @@
-"""One streaming WATCH connection: yields decoded events and can be closed from another thread."""
+"""One streaming WATCH connection: yields decoded events and can be closed from another thread.
+
+The body arrives in pieces that need not end where events do (an event split over several
+chunks, several events in one); it is split into newline-delimited JSON events, each decoded by
+``codec``. The answer comes from either transport (``transport.StreamResponse``): both raise
+``TimeoutError`` past the inactivity deadline and ``OSError`` when the connection breaks.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import urllib3
-from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
-
 from wfe.runtime.client import codec
 from wfe.runtime.client.errors import ApiConnectionError, ApiError
+from wfe.runtime.client.transport import StreamResponse
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,51 +27,66 @@ class WatchEvent:
 
 
 class WatchStream:
-    """Iterates a watch response line by line; ``close()`` unblocks a reader stuck in a socket read."""
+    """Iterates a watch answer event by event; ``close()`` unblocks a reader stuck in a socket read.
 
-    def __init__(self, response: urllib3.BaseHTTPResponse):
+    The stream ends quietly when closed, with ``ApiConnectionError`` when the connection broke
+    or stayed silent past the inactivity deadline (the reflector resumes from the last version),
+    with ``ApiError`` on an ERROR event (410 Gone: relist). Its connection is closed at its end.
+    """
+
+    def __init__(self, response: StreamResponse):
         self._response = response
         self._closed = threading.Event()
 
     def __iter__(self) -> Iterator[WatchEvent]:
-        buffer = b""
+        pending: list[bytes] = []  # the start of an event whose end has not arrived yet
+        closed = self._closed.is_set
         try:
-            for chunk in self._response.stream(amt=None, decode_content=True):
-                if self._closed.is_set():
+            for piece in self._response.chunks():
+                if closed():
                     return
-                buffer += chunk
-                if b"\n" not in chunk:
-                    continue  # an event split across chunks: wait for its end
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
-                    if line.strip():
+                if pending:
+                    pending.append(piece)
+                    if b"\n" not in piece:
+                        continue
+                    data = b"".join(pending)
+                    pending.clear()
+                else:
+                    data = piece
+                # bytes.find, not split: a chunk is mostly one event, and split copies it after
+                # scanning it byte by byte (~8x the time of find on a 3 KB event)
+                start, end = 0, len(data)
+                while start < end:
+                    newline = data.find(b"\n", start)
+                    if newline < 0:
+                        pending.append(data[start:])
+                        break
+                    # the common case, one whole event, is decoded as it came (JSON allows the
+                    # trailing newline); blank lines are keep-alives
+                    line = data if start == 0 and newline == end - 1 else data[start:newline]
+                    if line and not line.isspace():
                         yield _decode(line)
-        except ReadTimeoutError as err:
-            # the inactivity deadline: no byte (not even a bookmark) within the read timeout
-            raise ApiConnectionError(f"watch idle past its deadline: {err}") from err
-        except (ProtocolError, HTTPError, OSError) as err:
-            if self._closed.is_set():
+                    start = newline + 1
+            last = b"".join(pending)  # the server ended the stream after an unterminated event
+            if last and not last.isspace() and not closed():
+                yield _decode(last)
+        except (OSError, ValueError) as err:
+            if closed():
                 return
+            if isinstance(err, TimeoutError):
+                # the inactivity deadline: no byte (not even a bookmark) within the read timeout
+                raise ApiConnectionError(f"watch idle past its deadline: {err}") from err
             raise ApiConnectionError(f"watch connection broken: {err}") from err
         finally:
             self.close()
-        if buffer.strip() and not self._closed.is_set():
-            yield _decode(buffer)
 
     def close(self) -> None:
         if self._closed.is_set():
             return
         self._closed.set()
-        # urllib3 refuses to shut down a response it already closed itself (the server ended the
-        # connection mid-stream: "Response ended prematurely"): ValueError or RuntimeError. The
-        # connection is gone either way, which is all this wanted.
-        with contextlib.suppress(AttributeError, OSError, RuntimeError, ValueError):
-            self._response.shutdown()  # unblocks a read in progress on another thread
-        # close the socket before handing the connection back: a watch cut short must not linger
-        # in the pool half-read (the API server would wait on it until its own timeout)
-        with contextlib.suppress(OSError, HTTPError, ValueError, RuntimeError):
-            self._response.close()
-            self._response.release_conn()
+        # ends a read in progress on another thread; the connection is closed, never pooled (the
+        # API server would otherwise keep a half-read watch open until its own timeout)
+        self._response.close()
 
 
 def _decode(line: bytes) -> WatchEvent:
