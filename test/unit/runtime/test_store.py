@@ -400,3 +400,36 @@ def test_the_adds_of_a_first_list_hand_each_reader_its_own_copy() -> None:
     assert change.type is ChangeType.ADDED
     assert change.obj == {**wfe("a", "t1"), "transformed": True}
     assert store.get("ns/a") == change.obj
+
+
+def test_readers_never_wait_for_a_writer_computing_its_indexes() -> None:
+    # The reflector's thread decodes and indexes each change; a reconcile reading the cache
+    # meanwhile must get the state before the change at once, not queue behind that work.
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_target(obj: dict[str, Any]) -> list[str]:
+        if obj["status"].get("phase") == "Running":
+            entered.set()
+            assert release.wait(5)
+        return [obj["spec"]["targetResource"]]
+
+    store = Indexer({TARGET: slow_target})
+    store.add(wfe("a", "t1"))
+    running = wfe("a", "t1")
+    running["status"]["phase"] = "Running"
+    writer = threading.Thread(target=store.update, args=(running,))
+    writer.start()
+    try:
+        assert entered.wait(5)
+        read: list[Any] = []
+        reader = threading.Thread(target=lambda: read.append(store.get("ns/a")))
+        reader.start()
+        reader.join(2)
+        assert read, "a read waited for the writer's index function"
+        assert read[0]["status"].get("phase") != "Running"
+        assert store.index_keys(TARGET, "t1") == ["ns/a"]
+    finally:
+        release.set()
+        writer.join(5)
+    stored = store.get("ns/a")
+    assert stored is not None and stored["status"]["phase"] == "Running"

@@ -149,7 +149,12 @@ class Indexer:
         key_func: Callable[[Object], str] = meta_namespace_key,
     ):
         self._key_func = key_func
+        # Readers take only ``_lock``, and only to look up keys and bytes. Writers (in practice the
+        # one reflector thread) serialise on ``_write_lock``, decode and compute index values
+        # outside ``_lock``, and hold it just to swap entries: a reconcile reading the cache never
+        # waits for a decode, nor hands the interpreter over while it does.
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._items: dict[str, bytes] = {}  # key -> the object's compact JSON
         self._indexers: dict[str, IndexFunc] = dict(indexers or {})
         self._indices: dict[str, dict[str, set[str]]] = {name: {} for name in self._indexers}
@@ -169,11 +174,13 @@ class Indexer:
     def delete(self, obj: Object) -> Change:
         """Removes the object under ``obj``'s key; ``old`` is what the store held, if anything."""
         key = self._key_func(obj)
-        with self._lock:
-            encoded = self._items.pop(key, None)
+        with self._write_lock:
+            encoded = self._items.get(key)
             old = None if encoded is None else _decode(encoded)
-            if old is not None:
-                self._update_indices(key, old, None)
+            changes = [] if old is None else self._index_changes(key, old, None)
+            with self._lock:
+                self._items.pop(key, None)
+                self._apply_index_changes(key, changes)
         return Change(ChangeType.DELETED, obj, old)
 
     def replace(self, objs: Iterable[Object], resource_version: str) -> list[Change]:
@@ -197,7 +204,7 @@ class Indexer:
         object that vanished. An update whose resourceVersion did not change is a ``resync``. The
         adds carry the stored JSON, not decoded objects (see :class:`Change`).
         """
-        with self._lock:
+        with self._write_lock, self._lock:
             if set(listing.indices) != set(self._indexers):
                 raise RuntimeError("the store's indexes changed while a list was assembled")
             previous = self._items
@@ -229,7 +236,7 @@ class Indexer:
 
     def add_indexers(self, indexers: Mapping[str, IndexFunc]) -> None:
         """Adds named indexes and indexes the objects already stored; a taken name is an error."""
-        with self._lock:
+        with self._write_lock, self._lock:
             taken = sorted(set(indexers) & set(self._indexers))
             if taken:
                 raise ValueError(f"indexers already registered: {', '.join(taken)}")
@@ -309,11 +316,13 @@ class Indexer:
     def _upsert(self, obj: Object) -> Change:
         key = self._key_func(obj)
         encoded = _encode(obj)
-        with self._lock:
+        with self._write_lock:
             previous = self._items.get(key)
             old = None if previous is None else _decode(previous)
-            self._items[key] = encoded
-            self._update_indices(key, old, obj)
+            changes = self._index_changes(key, old, obj)
+            with self._lock:
+                self._items[key] = encoded
+                self._apply_index_changes(key, changes)
         if old is None:
             return Change(ChangeType.ADDED, obj)
         return Change(ChangeType.UPDATED, obj, old)
@@ -324,12 +333,22 @@ class Indexer:
         except KeyError:
             raise KeyError(f"no index named {index_name!r}") from None
 
-    def _update_indices(self, key: str, old: Object | None, new: Object | None) -> None:
+    def _index_changes(
+        self, key: str, old: Object | None, new: Object | None
+    ) -> builtins.list[tuple[str, builtins.list[str], builtins.list[str]]]:
+        """Per index whose values differ: (name, old values, new values)."""
+        changes = []
         for name, func in self._indexers.items():
             old_values = _index_values(name, func, key, old) if old is not None else []
             new_values = _index_values(name, func, key, new) if new is not None else []
-            if old_values == new_values:
-                continue
+            if old_values != new_values:
+                changes.append((name, old_values, new_values))
+        return changes
+
+    def _apply_index_changes(
+        self, key: str, changes: builtins.list[tuple[str, builtins.list[str], builtins.list[str]]]
+    ) -> None:
+        for name, old_values, new_values in changes:
             index = self._indices[name]
             _discard_keys(index, old_values, key)
             for value in new_values:
