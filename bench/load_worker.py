@@ -148,35 +148,38 @@ class Load:
         )
 
     def _event(self, wfe: Object, reason: str, message: str) -> None:
-        meta, stamp = wfe["metadata"], now()
-        body = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {
-                "name": f"{meta['name']}.{time.time_ns():x}",
-                "namespace": meta["namespace"],
-            },
-            "involvedObject": {
-                "apiVersion": wfe["apiVersion"],
-                "kind": wfe["kind"],
-                "namespace": meta["namespace"],
-                "name": meta["name"],
-                "uid": meta["uid"],
-                "resourceVersion": meta["resourceVersion"],
-            },
-            "type": "Normal",
-            "reason": reason,
-            "message": message,
-            "source": {"component": COMPONENT},
-            "reportingComponent": COMPONENT,
-            "reportingInstance": "",
-            "firstTimestamp": stamp,
-            "lastTimestamp": stamp,
-            "count": 1,
-        }
+        body = event_body(wfe, reason, message, COMPONENT)
+        meta = wfe["metadata"]
         self.kube.request(
             "POST", resource_path(*EVENTS, meta["namespace"]), body, count=("POST", "events", "")
         )
+
+
+def event_body(wfe: Object, reason: str, message: str, component: str) -> Object:
+    """A core/v1 Event about ``wfe``, as the controller's recorder posts it."""
+    meta, stamp = wfe["metadata"], now()
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{meta['name']}.{time.time_ns():x}", "namespace": meta["namespace"]},
+        "involvedObject": {
+            "apiVersion": wfe["apiVersion"],
+            "kind": wfe["kind"],
+            "namespace": meta["namespace"],
+            "name": meta["name"],
+            "uid": meta["uid"],
+            "resourceVersion": meta["resourceVersion"],
+        },
+        "type": "Normal",
+        "reason": reason,
+        "message": message,
+        "source": {"component": component},
+        "reportingComponent": component,
+        "reportingInstance": "",
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+    }
 
 
 def _condition(kind: str, status: str, reason: str, message: str, at: str) -> Object:

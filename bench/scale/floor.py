@@ -34,7 +34,7 @@ from typing import Any
 from api.workflowexecution.v1alpha1.constants import GROUP, PLURAL, VERSION, Phase
 from bench.errors import BenchError
 from bench.kube_rest import KubeRest, resource_path
-from bench.load_worker import Load, now
+from bench.load_worker import Load, event_body
 from bench.observer import TERMINAL, Observer
 from bench.scale import load
 from bench.scale.seed import Seeded
@@ -255,7 +255,9 @@ class _BareFlip:
 
     def _send_events(self) -> None:
         while (wfe := self.to_announce.get()) is not None:
-            body = _event(wfe, "WorkflowCompleted", "Workflow completed successfully")
+            body = event_body(
+                wfe, "WorkflowCompleted", "Workflow completed successfully", COMPONENT
+            )
             path = resource_path(*EVENTS, wfe["metadata"]["namespace"])
             self._guarded("event", self.kube.request, "POST", path, body)
 
@@ -306,30 +308,3 @@ def _completed_bodies(
     if errors:
         raise BenchError(f"floor: reading {len(errors)} failed, e.g. {errors[:MAX_ERRORS_SHOWN]}")
     return bodies
-
-
-def _event(wfe: Object, reason: str, message: str) -> Object:
-    """A core/v1 Event about ``wfe``, as the controller's recorder posts it."""
-    meta, stamp = wfe["metadata"], now()
-    return {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"name": f"{meta['name']}.{time.time_ns():x}", "namespace": meta["namespace"]},
-        "involvedObject": {
-            "apiVersion": wfe["apiVersion"],
-            "kind": wfe["kind"],
-            "namespace": meta["namespace"],
-            "name": meta["name"],
-            "uid": meta["uid"],
-            "resourceVersion": meta["resourceVersion"],
-        },
-        "type": "Normal",
-        "reason": reason,
-        "message": message,
-        "source": {"component": COMPONENT},
-        "reportingComponent": COMPONENT,
-        "reportingInstance": "",
-        "firstTimestamp": stamp,
-        "lastTimestamp": stamp,
-        "count": 1,
-    }
