@@ -5,7 +5,7 @@ plain-HTTP metrics on loopback, as deployed (4 workers, audit sink none)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -57,14 +57,22 @@ class Launch:
 
 def start(launch: Launch) -> ControllerProcess:
     """Starts the controller and waits until it is ready (its own readiness, as the kubelet would)."""
+    return start_process(launch.command, launch.log, "wfe-controller")
+
+
+def start_process(
+    command: Callable[[int, int], list[str]], log: Path, name: str
+) -> ControllerProcess:
+    """Starts ``command(metrics_port, probe_port)`` with free loopback ports and waits until its
+    /readyz answers; its log starts afresh (a start's phases are read back from it)."""
     metrics_port, probe_port = processes.free_port(), processes.free_port()
-    launch.log.unlink(missing_ok=True)  # its phases are read back from this run's log only
+    log.unlink(missing_ok=True)
     return ControllerProcess(
-        launch.command(metrics_port, probe_port),
-        log_path=launch.log,
+        command(metrics_port, probe_port),
+        log_path=log,
         ready_url=f"http://127.0.0.1:{probe_port}/readyz",
         metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
-        name="wfe-controller",
+        name=name,
     ).start()
 
 

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from bench.controller_process import ControllerProcess
 from bench.peers import go_peer, peers_dir
-from wfe.runtime.envtest import processes
+from bench.scale import controller
 
 GO_PEER_SOURCE = "go-controller-runtime"
 WORKERS = 4  # this project's default, and the peer's
@@ -49,12 +49,4 @@ class GoPeerLaunch:
         ]
 
     def start(self) -> ControllerProcess:
-        metrics_port, probe_port = processes.free_port(), processes.free_port()
-        self.log.unlink(missing_ok=True)  # its phases are read back from this start's log only
-        return ControllerProcess(
-            self.command(metrics_port, probe_port),
-            log_path=self.log,
-            ready_url=f"http://127.0.0.1:{probe_port}/readyz",
-            metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
-            name="go-peer",
-        ).start()
+        return controller.start_process(self.command, self.log, "go-peer")
