@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bench import plot, report
 from bench.affinity import allowed_cpus
+from bench.arguments import comma_separated
 from bench.run import load_results, run
 from bench.settings import ALL_SETTINGS, SHARED
 from bench.sizes import SIZES
@@ -26,14 +27,6 @@ EXIT_ERROR = 1
 
 def progress(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def _names(text: str, allowed: tuple[str, ...]) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    wrong = [n for n in names if n not in allowed]
-    if wrong or not names:
-        raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)}; got {text!r}")
-    return names
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--settings",
-        type=lambda t: _names(t, ALL_SETTINGS),
+        type=lambda t: comma_separated(t, ALL_SETTINGS),
         default=None,
         help=f"comma-separated, from {', '.join(ALL_SETTINGS)} (default: both; {SHARED} alone "
         "on a single CPU)",

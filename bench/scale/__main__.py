@@ -10,6 +10,7 @@ import traceback
 from pathlib import Path
 from types import FrameType
 
+from bench.arguments import comma_separated
 from bench.scale import report
 from bench.scale.references import MORE_WORKERS, ReferenceOptions
 from bench.scale.run import run
@@ -32,16 +33,6 @@ def _terminated(signum: int, _frame: FrameType | None) -> None:
     """SIGTERM (``timeout``, a CI cancel) unwinds the run like an error: the control plane and every
     controller it started are torn down instead of being left behind."""
     raise TerminatedError(f"terminated by signal {signum}")
-
-
-def _references(value: str) -> tuple[str, ...]:
-    chosen = tuple(part.strip() for part in value.split(",") if part.strip())
-    unknown = [part for part in chosen if part not in REFERENCES]
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown reference(s) {unknown}; choose from {REFERENCES}"
-        )
-    return chosen
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--references",
-        type=_references,
+        type=lambda t: comma_separated(t, REFERENCES),
         default=REFERENCES,
         help="with --peers: which references, comma-separated (default: all of "
         f"{','.join(REFERENCES)}); fewer keep a full-size run within minutes on a busy machine",
