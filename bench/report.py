@@ -13,7 +13,7 @@ from typing import Any
 from bench.controller_metrics import buckets_between
 from bench.run import Results
 from bench.settings import Setting
-from bench.stats import histogram_quantile_bound
+from bench.stats import histogram_quantile_bound, seconds
 from bench.summary import REFERENCE, SUBJECT, Row, Spread, requests_table, rows, runs_of
 
 PIPELINE_RUN_CREATED_FLOOR_S = 5.0  # p95
@@ -27,14 +27,6 @@ LABELS = {REFERENCE: "bare client", "python": "Python", "go": "Go", "kopf": "kop
 NONE = "—"
 
 Run = dict[str, Any]
-
-
-def seconds(value: float) -> str:
-    if value < 0.001:
-        return f"{value * 1e6:.0f} µs"
-    if value < 1.0:
-        return f"{value * 1e3:.1f} ms"
-    return f"{value:.2f} s"
 
 
 def cell(spread: Spread | None, fmt: str) -> str:

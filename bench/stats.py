@@ -63,3 +63,12 @@ def histogram_quantile_bound(buckets: Mapping[float, float], fraction: float) ->
         return None
     wanted = fraction * total
     return next(bound for bound in sorted(buckets) if buckets[bound] >= wanted)
+
+
+def seconds(value: float) -> str:
+    """A duration for a report: µs below a millisecond, ms below a second, else seconds."""
+    if value < 0.001:
+        return f"{value * 1e6:.0f} µs"
+    if value < 1.0:
+        return f"{value * 1e3:.1f} ms"
+    return f"{value:.2f} s"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.stats import Distribution
+from bench.stats import Distribution, seconds
 
 NOT_APPLICABLE = "—"
 MB_IN_MIB = 1e6 / 2**20
@@ -26,14 +26,6 @@ class Row:
             "meets": self.meets.replace("**", ""),
             "note": self.note,
         }
-
-
-def seconds(value: float) -> str:
-    if value < 0.001:
-        return f"{value * 1e6:.0f} µs"
-    if value < 1.0:
-        return f"{value * 1e3:.1f} ms"
-    return f"{value:.2f} s"
 
 
 def percentiles(d: Distribution) -> str:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.scale.cold_start import ColdStart
-from bench.scale.figures import NOT_APPLICABLE, mib_of_mb, seconds
+from bench.scale.figures import NOT_APPLICABLE, mib_of_mb
 from bench.scale.flip import Flip
 from bench.scale.floor import FloorFlip
 from bench.scale.references import References
-from bench.stats import Distribution, histogram_quantile_bound
+from bench.stats import Distribution, histogram_quantile_bound, seconds
 
 MET = "met"
 REACHABLE = "not met; reachable here (the Go peer meets it)"

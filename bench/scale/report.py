@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.scale import reference_report
-from bench.scale.figures import Row, mib_of_mb, percentiles, seconds, table, verdict
+from bench.scale.figures import Row, mib_of_mb, percentiles, table, verdict
 from bench.scale.run import ScaleResults
 from bench.scale.scrape import Buckets, fraction_within
 from bench.scale.seed import HISTORY_PER_TARGET
-from bench.stats import histogram_quantile_bound
+from bench.stats import histogram_quantile_bound, seconds
 
 COLD_START_TARGET_S = 5.0
 RSS_TARGET_MB = 100.0
