@@ -19,13 +19,12 @@ from api.workflowexecution.v1alpha1.constants import Phase
 from bench.errors import BenchError
 from bench.stats import Distribution
 from bench.workload import target
-from wfe.controller.lock import LockChecker
+from wfe.controller.lock import LOCK_FACTS, LockChecker, lock_facts_projection
 from wfe.controller.reconciler import utc_now
 from wfe.controller.resources import TARGET_RESOURCE_INDEX
 from wfe.controller.setup import target_resource_of
 from wfe.controller.timestamps import format_time
 from wfe.runtime.cache.store import Indexer, copy_object
-from wfe.runtime.client import Resource
 
 Object = dict[str, Any]
 
@@ -60,23 +59,13 @@ class LockCheckResult:
         )
 
 
-class _IndexReader:
-    """What the controller's cache does for ``by_index``: ask the resource's indexer."""
-
-    def __init__(self, indexer: Indexer):
-        self._indexer = indexer
-
-    def by_index(self, resource: Resource, index_name: str, value: str) -> list[Object]:
-        del resource  # one indexer, one resource
-        return self._indexer.by_index(index_name, value)
-
-
 def measure(template: Object, cached: int, checks: int) -> LockCheckResult:
     targets = max(1, cached // HISTORY_PER_TARGET)
     finished_long_ago = format_time(datetime.now(UTC) - timedelta(hours=1))
     tracemalloc.start()
     try:
         indexer = Indexer({TARGET_RESOURCE_INDEX: target_resource_of})
+        indexer.add_projections({LOCK_FACTS: lock_facts_projection})
         for index in range(cached):
             past = _past_execution(
                 template, index, target("lock", index % targets), finished_long_ago
@@ -86,7 +75,12 @@ def measure(template: Object, cached: int, checks: int) -> LockCheckResult:
     finally:
         tracemalloc.stop()
 
-    checker = LockChecker(_IndexReader(indexer), COOLDOWN_SECONDS, utc_now)
+    # what the controller's cache answers: the lock facts projected beside the target index
+    checker = LockChecker(
+        lambda key: indexer.projected_by_index(TARGET_RESOURCE_INDEX, key, LOCK_FACTS),
+        COOLDOWN_SECONDS,
+        utc_now,
+    )
     durations = []
     for index in range(checks):
         candidate = _new_execution(template, index, target("lock", index % targets))

@@ -15,13 +15,11 @@ from typing import Any
 
 from api.workflowexecution.v1alpha1.constants import SkipReason
 from api.workflowexecution.v1alpha1.duration import parse_go_duration
-from wfe.controller.lock import LockChecker, lock_seconds_left
-from wfe.controller.resources import TARGET_RESOURCE_INDEX
+from wfe.controller.lock import LockChecker, LockFacts, facts_of_objects, lock_seconds_left
 from wfe.controller.setup import target_resource_of
 from wfe.controller.status import phase_of
 from wfe.controller.targets import AS_WRITTEN, KindNames
 from wfe.controller.timestamps import format_time
-from wfe.runtime.client import Resource
 
 Object = dict[str, Any]
 
@@ -38,11 +36,9 @@ class ListedIndex:
             for value in target_resource_of(obj, kinds):
                 self._by_target.setdefault(value, []).append(obj)
 
-    def by_index(self, resource: Resource, index_name: str, value: str) -> list[Object]:
-        del resource
-        if index_name != TARGET_RESOURCE_INDEX:
-            raise KeyError(f"no index {index_name!r}")
-        return list(self._by_target.get(value, []))
+    def lock_facts(self, target: str) -> list[LockFacts]:
+        """What the cache's lock-facts projection holds for ``target`` (a lock key)."""
+        return facts_of_objects(self._by_target.get(target, []))
 
     def on_target(self, target: str) -> list[Object]:
         return list(self._by_target.get(target, []))
@@ -131,7 +127,7 @@ def _lock_view(
     and the targets to show (one when ``target`` is given, however its kind is written)."""
     index = ListedIndex(wfes, kinds)
     checker = LockChecker(
-        index,
+        index.lock_facts,
         cooldown_seconds,
         lambda: now,
         max_cooldown_seconds=max_cooldown_seconds,

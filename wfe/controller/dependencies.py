@@ -24,6 +24,10 @@ class CacheReader(Protocol):
 
     def by_index(self, resource: Resource, index_name: str, value: str) -> list[Object]: ...
 
+    def projected_by_index(
+        self, resource: Resource, index_name: str, value: str, projection: str
+    ) -> list[Any]: ...
+
 
 class EventSink(Protocol):
     def event(

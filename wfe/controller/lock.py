@@ -7,11 +7,12 @@ handler; these checks only avoid pointless create attempts and explain skips.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Final
 
 from api.workflowexecution.v1alpha1.constants import (
     ConditionReason,
@@ -22,16 +23,79 @@ from api.workflowexecution.v1alpha1.constants import (
 from api.workflowexecution.v1alpha1.duration import format_go_duration
 from wfe.controller import metrics
 from wfe.controller.conditions import get_condition
-from wfe.controller.resources import TARGET_RESOURCE_INDEX, WORKFLOW_EXECUTIONS
 from wfe.controller.status import phase_of
 from wfe.controller.timestamps import parse_time
-from wfe.runtime.client import Resource
 
 Object = dict[str, Any]
 
 
-class IndexReader(Protocol):
-    def by_index(self, resource: Resource, index_name: str, value: str) -> list[Object]: ...
+LOCK_FACTS: Final = "lock-facts"
+"""The cache projection the checks read (registered by ``setup_controller``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LockFacts:
+    """What the lock and cooldown checks read of one WorkflowExecution (SPEC §3).
+
+    The controller's cache keeps these for every cached execution that can hold or cool down a
+    target (:func:`lock_facts_projection`), computed once per stored version: a check then decodes
+    no object, however many past executions its target has, which keeps it well under a
+    millisecond while a thousand run at once.
+    """
+
+    namespace: str
+    name: str
+    phase: str
+    workflow_id: str
+    start_time: str | None
+    completion_time: str | None
+    outcome: str | None
+    failed_before_any_step: bool
+
+    @classmethod
+    def of(cls, obj: Object) -> LockFacts:
+        meta, spec = obj["metadata"], obj.get("spec") or {}
+        status = obj.get("status") or {}
+        phase = phase_of(obj)
+        return cls(
+            namespace=sys.intern(meta.get("namespace") or ""),
+            name=meta["name"],
+            phase=sys.intern(phase),
+            workflow_id=sys.intern(str((spec.get("workflowRef") or {}).get("workflowId") or "")),
+            start_time=status.get("startTime") or None,
+            completion_time=status.get("completionTime") or None,
+            outcome=_interned(status.get("outcome")),
+            failed_before_any_step=(
+                phase == Phase.FAILED
+                and (status.get("failureDetails") or {}).get("wasExecutionFailure") is False
+            ),
+        )
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+
+def lock_facts_projection(obj: Object) -> LockFacts | None:
+    """The cache projection: the facts of an execution that holds its target (Running) or can
+    cool it down (terminal after its PipelineRun was created), None for the rest (pending,
+    skipped, failed before any PipelineRun), which the checks never read."""
+    status = obj.get("status") or {}
+    phase = phase_of(obj)
+    if phase == Phase.RUNNING:
+        return LockFacts.of(obj)
+    if phase in (Phase.COMPLETED, Phase.FAILED) and status.get("startTime"):
+        return LockFacts.of(obj)
+    return None
+
+
+FactsOnTarget = Callable[[str], Iterable[LockFacts]]
+"""The lock facts of the executions on a lock key (the target index's value)."""
+
+
+def facts_of_objects(objects: Iterable[Object]) -> list[LockFacts]:
+    """The projection over decoded objects, for readers that hold objects, not a cache."""
+    return [facts for obj in objects if (facts := lock_facts_projection(obj)) is not None]
 
 
 @dataclass(frozen=True)
@@ -44,7 +108,8 @@ class Conflict:
 
 
 class LockChecker:
-    """``target_key`` canonicalises a target into its lock key (SPEC §3); the index holds keys.
+    """``facts_on_target`` answers from the target index, whose values are lock keys;
+    ``target_key`` canonicalises a target into its lock key (SPEC §3).
 
     ``max_cooldown_seconds`` caps the doubling after consecutive failures before any step ran
     (default: the base cooldown, i.e. no doubling).
@@ -52,14 +117,14 @@ class LockChecker:
 
     def __init__(
         self,
-        reader: IndexReader,
+        facts_on_target: FactsOnTarget,
         cooldown_seconds: float,
         clock: Callable[[], datetime],
         *,
         max_cooldown_seconds: float | None = None,
         target_key: Callable[[str], str] = str,
     ):
-        self._reader = reader
+        self._facts_on_target = facts_on_target
         self._cooldown = cooldown_seconds
         self._max_cooldown = max(cooldown_seconds, max_cooldown_seconds or cooldown_seconds)
         self._clock = clock
@@ -75,59 +140,52 @@ class LockChecker:
     def _check(self, wfe: Object) -> Conflict | None:
         target = wfe["spec"]["targetResource"]
         others = self._others(wfe)
-        for other in sorted(others, key=_key):
-            if phase_of(other) == Phase.RUNNING:
+        for other in sorted(others, key=lambda facts: facts.key):
+            if other.phase == Phase.RUNNING:
                 return busy_conflict(target, other)
         return self._cooling_down(wfe, others)
 
     def recent_remediation(self, wfe: Object, extra: Iterable[Object] = ()) -> Conflict | None:
         """RecentlyRemediated when the same workflow ran on the same target less than its
         effective cooldown ago, judged on the cache plus ``extra`` (holders read live)."""
-        others = {o["metadata"].get("uid"): o for o in self._others(wfe)}
-        uid = wfe["metadata"].get("uid")
-        for other in extra:
-            if other["metadata"].get("uid") != uid:
-                others.setdefault(other["metadata"].get("uid"), other)
+        others = {other.key: other for other in self._others(wfe)}
+        own, key = _object_key(wfe), self._key_of(wfe["spec"]["targetResource"])
+        on_target = (
+            obj for obj in extra if self._key_of(obj["spec"].get("targetResource") or "") == key
+        )
+        for other in facts_of_objects(on_target):
+            if other.key != own:
+                others.setdefault(other.key, other)
         return self._cooling_down(wfe, list(others.values()))
 
-    def _others(self, wfe: Object) -> list[Object]:
-        uid = wfe["metadata"].get("uid")
+    def _others(self, wfe: Object) -> list[LockFacts]:
+        own = _object_key(wfe)
         key = self._key_of(wfe["spec"]["targetResource"])
-        return [
-            o
-            for o in self._reader.by_index(WORKFLOW_EXECUTIONS, TARGET_RESOURCE_INDEX, key)
-            if o["metadata"].get("uid") != uid
-        ]
+        return [other for other in self._facts_on_target(key) if other.key != own]
 
-    def _cooling_down(self, wfe: Object, others: list[Object]) -> Conflict | None:
+    def _cooling_down(self, wfe: Object, others: list[LockFacts]) -> Conflict | None:
         """Every terminal execution of the same workflow on the same target that created a
         PipelineRun counts, including one that failed before any step ran (a broken bundle must
         not be re-run at alert-storm rate). The latest one decides; its cooldown doubles with each
         consecutive failure before any step ran before it (1x, 2x, 4x, ... up to the cap), and a
         success or an execution failure resets the count (SPEC §3 step 3)."""
         target = wfe["spec"]["targetResource"]
-        key = self._key_of(target)
         workflow_id = wfe["spec"]["workflowRef"]["workflowId"]
-        history: list[tuple[datetime, Object]] = []
+        history: list[tuple[datetime, LockFacts]] = []
         for other in others:
-            status = other.get("status") or {}
-            if phase_of(other) not in (Phase.COMPLETED, Phase.FAILED) or not status.get(
-                "startTime"
-            ):
+            if other.phase not in (Phase.COMPLETED, Phase.FAILED) or not other.start_time:
                 continue  # skipped, or failed before its PipelineRun was created
-            if other["spec"]["workflowRef"]["workflowId"] != workflow_id:
+            if other.workflow_id != workflow_id:
                 continue  # a different workflow on the same target is allowed
-            if self._key_of(other["spec"].get("targetResource") or "") != key:
-                continue
-            completed = parse_time(status.get("completionTime"))
+            completed = parse_time(other.completion_time)
             if completed is not None:
                 history.append((completed, other))
         if not history:
             return None
-        history.sort(key=lambda entry: (entry[0], _key(entry[1])), reverse=True)
+        history.sort(key=lambda entry: (entry[0], entry[1].key), reverse=True)
         streak = 0
         for _completed, other in history:
-            if not _failed_before_any_step(other):
+            if not other.failed_before_any_step:
                 break
             streak += 1
         cooldown = self.effective_cooldown(streak)
@@ -147,12 +205,13 @@ class LockChecker:
         return min(self._cooldown * 2.0**doublings, self._max_cooldown)
 
 
-def _failed_before_any_step(obj: Object) -> bool:
-    status = obj.get("status") or {}
-    return (
-        phase_of(obj) == Phase.FAILED
-        and (status.get("failureDetails") or {}).get("wasExecutionFailure") is False
-    )
+def _interned(value: object) -> str | None:
+    return sys.intern(value) if isinstance(value, str) and value else None
+
+
+def _object_key(obj: Object) -> tuple[str, str]:
+    meta = obj["metadata"]
+    return (meta.get("namespace") or "", meta.get("name") or "")
 
 
 def lock_seconds_left(wfe: Object, cooldown_seconds: float, now: datetime) -> float | None:
@@ -174,25 +233,20 @@ def lock_seconds_left(wfe: Object, cooldown_seconds: float, now: datetime) -> fl
     return cooldown_seconds - (now - completed).total_seconds()
 
 
-def _key(obj: Object) -> tuple[str, str]:
-    return (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
-
-
-def busy_conflict(target: str, other: Object) -> Conflict:
+def busy_conflict(target: str, other: LockFacts) -> Conflict:
     """ResourceBusy: ``other`` holds the lock on ``target`` (Running, or Pending with the PipelineRun)."""
-    meta, status = other["metadata"], other.get("status") or {}
     return Conflict(
         reason=SkipReason.RESOURCE_BUSY,
         message=(
             f"Target {target} is already being remediated by WorkflowExecution "
-            f"{meta.get('namespace')}/{meta['name']}."
+            f"{other.namespace}/{other.name}."
         ),
         details={
             "conflictingWorkflow": {
-                "name": meta["name"],
-                "namespace": meta.get("namespace", ""),
-                "workflowId": other["spec"]["workflowRef"]["workflowId"],
-                "startedAt": status.get("startTime"),
+                "name": other.name,
+                "namespace": other.namespace,
+                "workflowId": other.workflow_id,
+                "startedAt": other.start_time,
                 "targetResource": target,
             }
         },
@@ -202,12 +256,11 @@ def busy_conflict(target: str, other: Object) -> Conflict:
 def _recently_remediated(
     target: str,
     workflow_id: str,
-    other: Object,
+    other: LockFacts,
     remaining: float,
     cooldown_seconds: float,
     pre_execution_failures: int,
 ) -> Conflict:
-    meta, status = other["metadata"], other.get("status") or {}
     cooldown = format_go_duration(math.ceil(remaining))  # never shows 0s while still cooling down
     why = (
         f" (cooldown {format_go_duration(cooldown_seconds)} after {pre_execution_failures} "
@@ -219,16 +272,16 @@ def _recently_remediated(
         reason=SkipReason.RECENTLY_REMEDIATED,
         message=(
             f"Workflow {workflow_id} already ran on {target} "
-            f"(WorkflowExecution {meta.get('namespace')}/{meta['name']}, {status.get('outcome', 'finished')} "
-            f"at {status.get('completionTime')}); cooldown ends in {cooldown}{why}."
+            f"(WorkflowExecution {other.namespace}/{other.name}, {other.outcome or 'finished'} "
+            f"at {other.completion_time}); cooldown ends in {cooldown}{why}."
         ),
         details={
             "recentRemediation": {
-                "name": meta["name"],
-                "namespace": meta.get("namespace", ""),
+                "name": other.name,
+                "namespace": other.namespace,
                 "workflowId": workflow_id,
-                "completedAt": status.get("completionTime"),
-                "outcome": status.get("outcome"),
+                "completedAt": other.completion_time,
+                "outcome": other.outcome,
                 "targetResource": target,
                 "cooldownRemaining": cooldown,
             }

@@ -15,12 +15,12 @@ from wfe.controller.dependencies import CacheReader, Dependencies, EventSink
 from wfe.controller.engines import EngineRegistry
 from wfe.controller.engines.tekton import TektonEngine
 from wfe.controller.finalizer import add_finalizer, has_finalizer
-from wfe.controller.lock import LockChecker
+from wfe.controller.lock import LOCK_FACTS, LockChecker
 from wfe.controller.phases.deletion import handle_delete
 from wfe.controller.phases.pending import handle_pending
 from wfe.controller.phases.running import handle_running
 from wfe.controller.phases.terminal import handle_terminal
-from wfe.controller.resources import WORKFLOW_EXECUTIONS
+from wfe.controller.resources import TARGET_RESOURCE_INDEX, WORKFLOW_EXECUTIONS
 from wfe.controller.settings import ControllerSettings
 from wfe.controller.status import StaleDecisionError, StatusWriter, phase_of
 from wfe.controller.targets import AS_WRITTEN, KindNames
@@ -68,7 +68,9 @@ class WorkflowExecutionReconciler:
             clock=clock,
             status=StatusWriter(client),
             lock=LockChecker(
-                reader,
+                lambda key: reader.projected_by_index(
+                    WORKFLOW_EXECUTIONS, TARGET_RESOURCE_INDEX, key, LOCK_FACTS
+                ),
                 settings.cooldown_seconds,
                 clock,
                 max_cooldown_seconds=settings.max_cooldown_seconds,

@@ -18,6 +18,7 @@ from wfe.controller import cache_gauges, metrics
 from wfe.controller.dependencies import EventSink
 from wfe.controller.engines import EngineRegistry
 from wfe.controller.engines.tekton import TektonEngine
+from wfe.controller.lock import LOCK_FACTS, lock_facts_projection
 from wfe.controller.phases.pending import StaleLockRetriesExhaustedError
 from wfe.controller.reconciler import CONTROLLER_NAME, WorkflowExecutionReconciler, utc_now
 from wfe.controller.resources import WORKFLOW_EXECUTIONS
@@ -71,6 +72,8 @@ def setup_controller(
     cache.index_field(
         WORKFLOW_EXECUTIONS, TARGET_RESOURCE_FIELD, lambda obj: target_resource_of(obj, kinds)
     )
+    # the lock check's facts of every execution, kept beside the target index (nothing decoded)
+    cache.project(WORKFLOW_EXECUTIONS, LOCK_FACTS, lock_facts_projection)
     phase_index = cache.index_field(WORKFLOW_EXECUTIONS, PHASE_FIELD, index_by_field(PHASE_FIELD))
     audit_index = cache.index_field(
         WORKFLOW_EXECUTIONS, cache_gauges.AUDIT_INDEX_FIELD, cache_gauges.audit_index_values

@@ -48,6 +48,11 @@ class SnapshotReader:
     def by_index(self, resource: Resource, index_name: str, value: str) -> list[Object]:
         return []
 
+    def projected_by_index(
+        self, resource: Resource, index_name: str, value: str, projection: str
+    ) -> list[Any]:
+        return []
+
 
 @dataclass
 class EventLog:

@@ -55,7 +55,7 @@ def test_a_running_holder_is_the_one_the_controller_names_in_a_resource_busy_ski
         "metadata": {"name": "new", "uid": "uid-new"},
         "spec": {"targetResource": BUSY, "workflowRef": {"workflowId": "other"}},
     }
-    decision = LockChecker(ListedIndex(STATE), COOLDOWN, lambda: NOW).check(newcomer)
+    decision = LockChecker(ListedIndex(STATE).lock_facts, COOLDOWN, lambda: NOW).check(newcomer)
     assert decision is not None
     [row] = lock_rows(STATE, COOLDOWN, NOW, target=BUSY)
     assert (

@@ -9,10 +9,8 @@ import pytest
 
 from api.workflowexecution.v1alpha1.constants import SkipReason
 from api.workflowexecution.v1alpha1.duration import format_go_duration
-from wfe.controller.lock import LockChecker, lock_seconds_left
-from wfe.controller.resources import TARGET_RESOURCE_INDEX
+from wfe.controller.lock import LockChecker, LockFacts, facts_of_objects, lock_seconds_left
 from wfe.controller.targets import KindNames
-from wfe.runtime.client import Resource
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 COOLDOWN = 300.0
@@ -43,12 +41,16 @@ def wfe(
 
 
 class Index:
+    """The cache's target index and lock-facts projection, over in-memory objects."""
+
     def __init__(self, *objects: dict[str, Any]):
         self.objects = objects
 
-    def by_index(self, resource: Resource, index_name: str, value: str) -> list[dict[str, Any]]:
-        assert index_name == TARGET_RESOURCE_INDEX
-        return [o for o in self.objects if o["spec"]["targetResource"] == value]
+    def __call__(self, key: str) -> list[LockFacts]:
+        return facts_of_objects(o for o in self.objects if self.key_of(o) == key)
+
+    def key_of(self, obj: dict[str, Any]) -> str:
+        return str(obj["spec"]["targetResource"])
 
 
 def check(candidate: dict[str, Any], *others: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -192,8 +194,8 @@ def test_one_target_written_four_ways_is_one_lock_key() -> None:
     holder = wfe("holder", "Running", target="fz/deployment/app")
 
     class KeyedIndex(Index):
-        def by_index(self, resource: Resource, index_name: str, value: str) -> list[dict[str, Any]]:
-            return [o for o in self.objects if kinds.key(o["spec"]["targetResource"]) == value]
+        def key_of(self, obj: dict[str, Any]) -> str:
+            return kinds.key(obj["spec"]["targetResource"])
 
     for written in ("fz/deployments/app", "fz/deploy/app", "fz/deployment/app"):
         candidate = wfe("new", target=written)
@@ -240,3 +242,24 @@ def test_a_holder_past_its_cooldown_is_due_for_release() -> None:
 )
 def test_no_terminal_lock_is_held(obj: dict[str, Any]) -> None:
     assert lock_seconds_left(obj, COOLDOWN, NOW) is None
+
+
+def test_an_execution_never_conflicts_with_its_own_cached_version() -> None:
+    # the cache may hold this very execution Running or terminal (an older read of it)
+    candidate = wfe("self")
+    assert check(candidate, wfe("self", "Running")) is None
+    assert check(candidate, wfe("self", "Completed", completed_ago=10)) is None
+
+
+def test_the_cache_keeps_lock_facts_only_for_executions_that_hold_or_cool_down() -> None:
+    pending = wfe("pending")
+    skipped = wfe("skipped")
+    skipped["status"] = {"phase": "Skipped"}
+    failed_early = wfe("failed-early")
+    failed_early["status"] = {"phase": "Failed"}  # before its PipelineRun: no startTime
+    kept = [wfe("running", "Running"), pre_execution_failure("bad", completed_ago=5)]
+    facts = facts_of_objects([pending, skipped, failed_early, *kept])
+    assert [(f.name, f.phase, f.failed_before_any_step) for f in facts] == [
+        ("running", "Running", False),
+        ("bad", "Failed", True),
+    ]

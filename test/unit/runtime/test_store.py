@@ -17,6 +17,7 @@ from wfe.runtime.cache import (
     namespace_index,
     split_meta_namespace_key,
 )
+from wfe.runtime.cache import store as store_module
 
 TARGET = field_index_name("spec.targetResource")
 
@@ -433,3 +434,95 @@ def test_readers_never_wait_for_a_writer_computing_its_indexes() -> None:
         writer.join(5)
     stored = store.get("ns/a")
     assert stored is not None and stored["status"]["phase"] == "Running"
+
+
+PHASE = "phase"
+
+
+def phase_facts(obj: dict[str, Any]) -> tuple[str, str] | None:
+    """A projection keeping (name, phase) of the objects that are not Pending."""
+    phase = obj["status"]["phase"]
+    return None if phase == "Pending" else (obj["metadata"]["name"], phase)
+
+
+def projecting_indexer() -> Indexer:
+    indexer = new_indexer()
+    indexer.add_projections({PHASE: phase_facts})
+    return indexer
+
+
+def with_phase(obj: dict[str, Any], phase: str) -> dict[str, Any]:
+    obj["status"]["phase"] = phase
+    return obj
+
+
+def test_a_projection_follows_every_change_and_keeps_nothing_for_none() -> None:
+    indexer = projecting_indexer()
+    indexer.add(wfe("b", "t1"))  # Pending: nothing kept
+    indexer.add(with_phase(wfe("a", "t1"), "Running"))
+    assert indexer.projected_by_index(TARGET, "t1", PHASE) == [("a", "Running")]
+    indexer.update(with_phase(wfe("b", "t1", rv="2"), "Completed"))
+    indexer.update(with_phase(wfe("a", "t1", rv="2"), "Completed"))
+    assert indexer.projected_by_index(TARGET, "t1", PHASE) == [
+        ("a", "Completed"),
+        ("b", "Completed"),
+    ]
+    indexer.update(wfe("a", "t1", rv="3"))  # back to Pending: its value is dropped
+    indexer.delete(wfe("b", "t1"))
+    assert indexer.projected_by_index(TARGET, "t1", PHASE) == []
+
+
+def test_a_projection_is_read_through_the_index_it_is_asked_with() -> None:
+    indexer = projecting_indexer()
+    indexer.add(with_phase(wfe("a", "t1"), "Running"))
+    indexer.add(with_phase(wfe("b", "t2"), "Running"))
+    indexer.update(with_phase(wfe("a", "t2", rv="2"), "Running"))  # moved to another target
+    assert indexer.projected_by_index(TARGET, "t1", PHASE) == []
+    assert indexer.projected_by_index(TARGET, "t2", PHASE) == [("a", "Running"), ("b", "Running")]
+
+
+def test_a_listing_carries_projections_into_the_store() -> None:
+    indexer = projecting_indexer()
+    indexer.add(with_phase(wfe("gone", "t1"), "Running"))
+    listing = indexer.new_listing()
+    listing.add(with_phase(wfe("a", "t1"), "Failed"))
+    listing.add(with_phase(wfe("dropped", "t1"), "Running"))
+    listing.discard(wfe("dropped", "t1"))  # deleted before the list ended
+    assert indexer.projected_by_index(TARGET, "t1", PHASE) == [("gone", "Running")]
+    indexer.replace_listing(listing, "10")
+    assert indexer.projected_by_index(TARGET, "t1", PHASE) == [("a", "Failed")]
+
+
+def test_projections_added_later_project_the_objects_already_stored() -> None:
+    indexer = new_indexer()
+    indexer.add(with_phase(wfe("a", "t1"), "Running"))
+    indexer.add_projections({PHASE: phase_facts})
+    assert indexer.projected_by_index(TARGET, "t1", PHASE) == [("a", "Running")]
+    with pytest.raises(ValueError, match="already registered"):
+        indexer.add_projections({PHASE: phase_facts})
+
+
+def test_a_projection_that_raises_leaves_the_object_stored_without_a_value() -> None:
+    indexer = new_indexer()
+
+    def broken(obj: dict[str, Any]) -> str:
+        return str(obj["status"]["missing"])
+
+    indexer.add_projections({"broken": broken})
+    indexer.add(wfe("a", "t1"))
+    assert indexer.get_by_key("ns/a") is not None
+    assert indexer.projected_by_index(TARGET, "t1", "broken") == []
+    with pytest.raises(KeyError, match="no projection named 'nope'"):
+        indexer.projected_by_index(TARGET, "t1", "nope")
+
+
+def test_reading_a_projection_decodes_no_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    indexer = projecting_indexer()
+    for index in range(20):
+        indexer.add(with_phase(wfe(f"w{index:02d}", "t1"), "Completed"))
+
+    def no_decoding(encoded: bytes) -> dict[str, Any]:
+        raise AssertionError("a projected read decoded a stored object")
+
+    monkeypatch.setattr(store_module, "_decode", no_decoding)
+    assert len(indexer.projected_by_index(TARGET, "t1", PHASE)) == 20

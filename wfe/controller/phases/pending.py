@@ -25,7 +25,7 @@ from wfe.controller.engines import ExecutionEngine
 from wfe.controller.errors import ErrorCategory
 from wfe.controller.failure.classification import FailureEvidence, classify
 from wfe.controller.failure.details import controller_failure_details
-from wfe.controller.lock import busy_conflict
+from wfe.controller.lock import LockFacts, busy_conflict
 from wfe.controller.messages import mirrored_message
 from wfe.controller.naming import is_valid_label_value
 from wfe.controller.phases.unsupported import fail_unsupported_engine
@@ -178,7 +178,9 @@ def _resolve_existing(
         if holder is not None and holder["metadata"].get("uid") == owner.uid:
             holder_phase = phase_of(holder)
             if holder_phase in (Phase.RUNNING, Phase.PENDING):
-                transitions.skip(deps, wfe, busy_conflict(wfe["spec"]["targetResource"], holder))
+                transitions.skip(
+                    deps, wfe, busy_conflict(wfe["spec"]["targetResource"], LockFacts.of(holder))
+                )
                 return Result()
             # a terminal holder the cache may not see (another namespace than --watch-namespace):
             # its cooldown still applies before its lock may be taken over

@@ -15,7 +15,14 @@ from wfe.runtime.cache.index import (
 )
 from wfe.runtime.cache.informer import SharedIndexInformer
 from wfe.runtime.cache.reflector import Reflector, ReflectorOptions, ReflectorStore
-from wfe.runtime.cache.store import Change, ChangeType, Indexer, Listing, copy_object
+from wfe.runtime.cache.store import (
+    Change,
+    ChangeType,
+    Indexer,
+    Listing,
+    ProjectFunc,
+    copy_object,
+)
 
 __all__ = [
     "NAMESPACE_INDEX",
@@ -27,6 +34,7 @@ __all__ = [
     "IndexFunc",
     "Indexer",
     "Listing",
+    "ProjectFunc",
     "Reflector",
     "ReflectorOptions",
     "ReflectorStore",

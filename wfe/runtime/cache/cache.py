@@ -12,7 +12,7 @@ import builtins
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
@@ -20,7 +20,7 @@ from wfe.runtime.cache.index import NAMESPACE_INDEX, Object, field_index_name, o
 from wfe.runtime.cache.informer import SharedIndexInformer, strip_managed_fields
 from wfe.runtime.cache.processor import DEFAULT_RESYNC_SECONDS, jittered_resync_period
 from wfe.runtime.cache.reflector import ReflectorOptions
-from wfe.runtime.cache.store import Indexer
+from wfe.runtime.cache.store import Indexer, ProjectFunc
 from wfe.runtime.client import Client, Resource
 
 log = structlog.get_logger(__name__)
@@ -115,6 +115,13 @@ class Cache:
         self.informer_for(resource).add_indexers({name: extract})
         return name
 
+    def project(self, resource: Resource, name: str, project: ProjectFunc) -> str:
+        """Keeps ``project``'s value of every cached ``resource`` object under ``name``, computed
+        when the object is stored (see :class:`Indexer`); before start only. Returns ``name``, to
+        pass to :meth:`projected_by_index`."""
+        self.informer_for(resource).add_projections({name: project})
+        return name
+
     # --- lifecycle -------------------------------------------------------------------------------
 
     def start(self, stop_event: threading.Event | None = None) -> None:
@@ -186,6 +193,14 @@ class Cache:
     def by_index(self, resource: Resource, index_name: str, value: str) -> builtins.list[Object]:
         """Cached objects (copies) indexed under ``value`` in ``index_name``, in key order."""
         return self._indexer(resource).by_index(index_name, value)
+
+    def projected_by_index(
+        self, resource: Resource, index_name: str, value: str, projection: str
+    ) -> builtins.list[Any]:
+        """The ``projection`` values (shared, immutable) of the cached objects indexed under
+        ``value``, in key order; objects the projection keeps nothing for are left out. Nothing
+        is decoded or copied."""
+        return self._indexer(resource).projected_by_index(index_name, value, projection)
 
     def peek(
         self, resource: Resource, name: str, namespace: str | None, view: Callable[[Object], T]

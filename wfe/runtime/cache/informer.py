@@ -17,7 +17,7 @@ from wfe.runtime.cache.handlers import ResourceEventHandler
 from wfe.runtime.cache.index import NAMESPACE_INDEX, IndexFunc, Object, namespace_index
 from wfe.runtime.cache.processor import ProcessorListener, SharedProcessor
 from wfe.runtime.cache.reflector import Reflector, ReflectorOptions
-from wfe.runtime.cache.store import Change, ChangeType, Indexer, Listing
+from wfe.runtime.cache.store import Change, ChangeType, Indexer, Listing, ProjectFunc
 from wfe.runtime.client import Client, Resource
 
 
@@ -100,6 +100,13 @@ class SharedIndexInformer:
             if self._started:
                 raise RuntimeError(f"informer for {self.resource} already started: index first")
             self._indexer.add_indexers(indexers)
+
+    def add_projections(self, projectors: Mapping[str, ProjectFunc]) -> None:
+        """Adds named projections (see :class:`Indexer`); only before :meth:`start`."""
+        with self._lock:
+            if self._started:
+                raise RuntimeError(f"informer for {self.resource} already started: project first")
+            self._indexer.add_projections(projectors)
 
     def start(self) -> None:
         """Starts listing, watching and delivering in the background; returns at once."""

@@ -14,6 +14,12 @@ the objects it has just decoded on to its event handlers in the :class:`Change`,
 modify them (client-go's contract for informer handlers). Hot queries that need no object (``list_keys``, ``index_keys``, ``len``,
 ``in``) decode nothing.
 
+Projections: a hot read that needs a few facts of many objects (the lock check reads the phase and
+times of every past execution on a target) registers a :data:`ProjectFunc`. Its value is computed
+once per stored version, beside the index values, and read by :meth:`Indexer.projected_by_index`
+without decoding anything. A projection returns None for an object the read never needs, which
+then costs no memory.
+
 Every mutation returns the :class:`Change` it made, which the informer turns into notifications.
 """
 
@@ -24,7 +30,7 @@ import pickle
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
@@ -34,6 +40,8 @@ from wfe.runtime.client import codec
 log = structlog.get_logger(__name__)
 
 Predicate = Callable[[Object], bool]
+ProjectFunc = Callable[[Object], Any]
+"""The facts a hot read needs of an object (immutable), or None when it needs none."""
 T = TypeVar("T")
 
 
@@ -109,12 +117,15 @@ class Listing:
         key_func: Callable[[Object], str],
         indexers: Mapping[str, IndexFunc],
         transform: Callable[[Object], Object] | None = None,
+        projectors: Mapping[str, ProjectFunc] | None = None,
     ):
         self._key_func = key_func
         self._indexers = indexers
+        self._projectors = dict(projectors or {})
         self._transform = transform
         self.items: dict[str, bytes] = {}
         self.indices: dict[str, dict[str, set[str]]] = {name: {} for name in indexers}
+        self.projections: dict[str, dict[str, Any]] = {name: {} for name in self._projectors}
 
     def add(self, obj: Object) -> None:
         """Adds a listed object (transformed first, when the listing has a transform)."""
@@ -127,6 +138,7 @@ class Listing:
         for name, func in self._indexers.items():
             for value in _index_values(name, func, key, obj):
                 self.indices[name].setdefault(value, set()).add(key)
+        _set_projections(self.projections, _projected(self._projectors, key, obj), key)
 
     def discard(self, obj: Object) -> None:
         """Removes a listed object again (a streamed list may report a delete before its end)."""
@@ -134,6 +146,8 @@ class Listing:
         encoded = self.items.pop(key, None)
         if encoded is not None:
             _discard_index_entries(self.indices, self._indexers, key, _decode(encoded))
+            for projection in self.projections.values():
+                projection.pop(key, None)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -158,6 +172,8 @@ class Indexer:
         self._items: dict[str, bytes] = {}  # key -> the object's compact JSON
         self._indexers: dict[str, IndexFunc] = dict(indexers or {})
         self._indices: dict[str, dict[str, set[str]]] = {name: {} for name in self._indexers}
+        self._projectors: dict[str, ProjectFunc] = {}
+        self._projections: dict[str, dict[str, Any]] = {}  # name -> key -> value (never None)
         self._resource_version = ""
 
     # --- writes ----------------------------------------------------------------------------------
@@ -181,6 +197,8 @@ class Indexer:
             with self._lock:
                 self._items.pop(key, None)
                 self._apply_index_changes(key, changes)
+                for projection in self._projections.values():
+                    projection.pop(key, None)
         return Change(ChangeType.DELETED, obj, old)
 
     def replace(self, objs: Iterable[Object], resource_version: str) -> list[Change]:
@@ -194,7 +212,7 @@ class Indexer:
     def new_listing(self, transform: Callable[[Object], Object] | None = None) -> Listing:
         """An empty :class:`Listing` keyed and indexed as this store is."""
         with self._lock:
-            return Listing(self._key_func, dict(self._indexers), transform)
+            return Listing(self._key_func, dict(self._indexers), transform, self._projectors)
 
     def replace_listing(self, listing: Listing, resource_version: str) -> list[Change]:
         """Makes the store hold exactly what ``listing`` holds (a full list at
@@ -205,11 +223,14 @@ class Indexer:
         adds carry the stored JSON, not decoded objects (see :class:`Change`).
         """
         with self._write_lock, self._lock:
-            if set(listing.indices) != set(self._indexers):
+            if set(listing.indices) != set(self._indexers) or set(listing.projections) != set(
+                self._projectors
+            ):
                 raise RuntimeError("the store's indexes changed while a list was assembled")
             previous = self._items
             self._items = listing.items
             self._indices = listing.indices
+            self._projections = listing.projections
             self._resource_version = resource_version
         changes: list[Change] = []
         for key, encoded in listing.items.items():
@@ -246,6 +267,20 @@ class Indexer:
                 for key, encoded in self._items.items():
                     for value in _index_values(name, func, key, _decode(encoded)):
                         self._indices[name].setdefault(value, set()).add(key)
+
+    def add_projections(self, projectors: Mapping[str, ProjectFunc]) -> None:
+        """Adds named projections and projects the objects already stored; a taken name is an
+        error."""
+        with self._write_lock, self._lock:
+            taken = sorted(set(projectors) & set(self._projectors))
+            if taken:
+                raise ValueError(f"projections already registered: {', '.join(taken)}")
+            for name, func in projectors.items():
+                self._projectors[name] = func
+                self._projections[name] = {}
+                for key, encoded in self._items.items():
+                    values = _projected({name: func}, key, _decode(encoded))
+                    _set_projections(self._projections, values, key)
 
     # --- reads (each a fresh dict) ---------------------------------------------------------------
 
@@ -289,6 +324,20 @@ class Indexer:
         with self._lock:
             return len(self._index(index_name).get(value, ()))
 
+    def projected_by_index(
+        self, index_name: str, value: str, projection: str
+    ) -> builtins.list[Any]:
+        """The ``projection`` values of the objects indexed under ``value`` in ``index_name``, in
+        key order, leaving out the objects it has no value for. Nothing is decoded: the values
+        were computed when the objects were stored, and are shared, so they must be immutable."""
+        with self._lock:
+            keys = sorted(self._index(index_name).get(value, ()))
+            try:
+                projected = self._projections[projection]
+            except KeyError:
+                raise KeyError(f"no projection named {projection!r}") from None
+            return [projected[key] for key in keys if key in projected]
+
     def list_keys(self) -> builtins.list[str]:
         with self._lock:
             return list(self._items)
@@ -320,9 +369,11 @@ class Indexer:
             previous = self._items.get(key)
             old = None if previous is None else _decode(previous)
             changes = self._index_changes(key, old, obj)
+            projected = _projected(self._projectors, key, obj)
             with self._lock:
                 self._items[key] = encoded
                 self._apply_index_changes(key, changes)
+                _set_projections(self._projections, projected, key)
         if old is None:
             return Change(ChangeType.ADDED, obj)
         return Change(ChangeType.UPDATED, obj, old)
@@ -397,3 +448,26 @@ def _index_values(index_name: str, func: IndexFunc, key: str, obj: Object) -> li
     except Exception:
         log.exception("index function failed", index=index_name, key=key)
         return []
+
+
+def _projected(projectors: Mapping[str, ProjectFunc], key: str, obj: Object) -> dict[str, Any]:
+    """Each projection's value for ``obj`` (None: none). A projection that raises is a bug in its
+    author's code: the object is still stored, without that projection's value."""
+    values = {}
+    for name, func in projectors.items():
+        try:
+            values[name] = func(obj)
+        except Exception:
+            log.exception("projection failed", projection=name, key=key)
+            values[name] = None
+    return values
+
+
+def _set_projections(
+    projections: dict[str, dict[str, Any]], values: Mapping[str, Any], key: str
+) -> None:
+    for name, value in values.items():
+        if value is None:
+            projections[name].pop(key, None)
+        else:
+            projections[name][key] = value
