@@ -65,12 +65,15 @@ class Controller:
     def venv(self) -> Path:
         return self.script.parent.parent
 
-    def describe(self) -> str:
-        what = {
-            RUNTIME: "runtime-only virtualenv, as deployed: requirements/runtime.txt + the wheel",
+    @property
+    def kind_description(self) -> str:
+        return {
+            RUNTIME: "a runtime-only virtualenv, as deployed: requirements/runtime.txt + the wheel",
             DEV: "the dev virtualenv (test and dev tools installed: not the deployed memory)",
         }.get(self.kind, f"a virtualenv chosen with {ENV_CHOICE}")
-        return f"{self.script} ({what})"
+
+    def describe(self) -> str:
+        return f"{self.script} ({self.kind_description})"
 
 
 @functools.cache

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import controller_venv
 from bench.cluster import api_server_version
 from wfe.cmd import controller_version
 from wfe.runtime.client import Client
@@ -23,6 +24,8 @@ class Environment:
     platform: str
     api_server: str
     controller: str
+    # which virtualenv runs wfe-controller (bench/controller_venv.py); older results lack it
+    controller_venv: str = "a runtime-only virtualenv"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -39,4 +42,5 @@ def collect(client: Client, binaries: Path) -> Environment:
         platform=platform.platform(),
         api_server=api_server_version(client, binaries),
         controller=controller_version(),
+        controller_venv=controller_venv.controller().kind_description,
     )

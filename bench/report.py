@@ -231,7 +231,7 @@ def markdown(r: Results, plot_note: str) -> str:
 
 Run {env.started} on {env.cpus} CPU(s) (host: {env.host_cpus}), {env.python}, {env.platform};
 kube-apiserver {env.api_server} + etcd (local control plane, up in {r.control_plane_start_s:.1f} s);
-controller {env.controller} as its own process (`wfe-controller` from a runtime-only virtualenv, audit sink `none`). Systems:
+controller {env.controller} as its own process (`wfe-controller` from {env.controller_venv}, audit sink `none`). Systems:
 {", ".join(LABELS.get(s, s) for s in r.systems)}. Wall time {r.wall_s:.0f} s.
 Machine load (`uptime`): {"; ".join(f"{when}: `{text}`" for when, text in r.machine_load.items())}.
 

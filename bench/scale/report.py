@@ -175,7 +175,7 @@ def markdown(r: ScaleResults, main: str) -> str:
 
 Run {env.started} on {env.cpus} CPU(s) (host: {env.host_cpus}), {env.python}, {env.platform};
 kube-apiserver {env.api_server} + etcd on the same cores; controller {env.controller} as its own
-process (`wfe-controller` from a runtime-only virtualenv, 4 workers, audit sink `none`, plain-HTTP metrics), watching all
+process (`wfe-controller` from {env.controller_venv}, 4 workers, audit sink `none`, plain-HTTP metrics), watching all
 namespaces.
 
 Seeded before the controller started, by a separate load process: {mix} WorkflowExecutions over

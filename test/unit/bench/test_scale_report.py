@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -70,6 +71,16 @@ def test_the_scale_report_is_written_as_markdown_and_json(tmp_path: Path) -> Non
     assert document["cold_start"]["to_drained_s"] == 3.0
     assert len(document["figures"]) == len(report.rows(results))
     assert "8,000 completed" in (tmp_path / "scale.md").read_text()
+
+
+def test_the_scale_report_names_the_virtualenv_the_controller_ran_from(tmp_path: Path) -> None:
+    # a run with WFE_BENCH_CONTROLLER_VENV=dev measures the dev virtualenv's memory, not the image's
+    results = scale_results(cold_s=3.0, peak_mib=90.0, lock_within=0.995, sync_p99=0.9)
+    dev = dataclasses.replace(ENV, controller_venv="the dev virtualenv")
+    report.write(dataclasses.replace(results, environment=dev), tmp_path)
+    text = (tmp_path / "scale.md").read_text()
+    assert "`wfe-controller` from the dev virtualenv," in text
+    assert "runtime-only" not in text
 
 
 def soak_results(rss_step_kib: float) -> SoakResults:
