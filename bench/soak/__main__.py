@@ -9,6 +9,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from bench.errors import unwind_on_sigterm
 from bench.scale import soak_report
 from bench.scale.soak import SoakSettings, run
 from wfe.runtime.log import configure_logging
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     configure_logging("warning", "console")
     progress(f"{settings.minutes:g} min at {settings.rate_per_s:g}/s; report in {args.out}")
+    unwind_on_sigterm()
     try:
         results = run(settings, args.out, progress)
     except Exception:
