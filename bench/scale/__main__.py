@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import traceback
 from pathlib import Path
-from types import FrameType
 
 from bench.arguments import comma_separated
+from bench.errors import unwind_on_sigterm
 from bench.scale import report
 from bench.scale.references import MORE_WORKERS, ReferenceOptions
 from bench.scale.run import run
@@ -23,16 +22,6 @@ REFERENCES = ("peer", "workers", "floor")
 
 def progress(message: str) -> None:
     print(f"[bench.scale] {message}", file=sys.stderr, flush=True)
-
-
-class TerminatedError(Exception):
-    """SIGTERM arrived; not a BenchError, so no reference step takes it for its own failure."""
-
-
-def _terminated(signum: int, _frame: FrameType | None) -> None:
-    """SIGTERM (``timeout``, a CI cancel) unwinds the run like an error: the control plane and every
-    controller it started are torn down instead of being left behind."""
-    raise TerminatedError(f"terminated by signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     configure_logging("warning", "console")  # the harness's own informers: quiet
     progress(f"size {size.name}; controller log in {out / 'controller.log'}")
-    signal.signal(signal.SIGTERM, _terminated)
+    unwind_on_sigterm()
     try:
         results = run(size, out, progress, options)
     except Exception:

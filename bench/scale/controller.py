@@ -15,6 +15,8 @@ from bench import controller_venv
 from bench.controller_process import ControllerProcess
 from wfe.runtime.envtest import processes
 
+TRACED_CONTROLLER = Path(__file__).resolve().parents[1] / "traced_controller.py"
+
 # the lines of the controller's own log that mark the phases of a start
 CACHE_STARTING = "starting cache and waiting for it to sync"
 WORKERS_STARTING = "Starting workers"
@@ -26,12 +28,38 @@ def console_script() -> Path:
 
 
 @dataclass(frozen=True)
+class MemoryTrace:
+    """Run the controller under tracemalloc (``bench/traced_controller.py``): a heap snapshot and a
+    memory line into ``directory`` every ``interval_s``, ``frames`` frames per allocation."""
+
+    directory: Path
+    interval_s: float = 300.0
+    frames: int = 10
+
+    def wrap(self, command: list[str]) -> list[str]:
+        """``command`` (the console script and its flags) run through the traced entry point, by
+        the interpreter of the script's own virtualenv."""
+        script, flags = Path(command[0]), command[1:]
+        python = script.parent / "python"
+        return [
+            str(python),
+            str(TRACED_CONTROLLER),
+            str(self.directory),
+            f"{self.interval_s:g}",
+            str(self.frames),
+            "--",
+            *flags,
+        ]
+
+
+@dataclass(frozen=True)
 class Launch:
     kubeconfig: Path
     execution_namespace: str
     log: Path
     watch_namespace: str | None = None
     extra_flags: tuple[str, ...] = ()
+    memory_trace: MemoryTrace | None = None  # diagnostic: the controller under tracemalloc
     # the log lines that mark the start-up checks done and the caches synced
     cache_starting: ClassVar[str] = CACHE_STARTING
     workers_starting: ClassVar[str] = WORKERS_STARTING
@@ -52,7 +80,8 @@ class Launch:
         ]
         if self.watch_namespace:
             flags.append(f"--watch-namespace={self.watch_namespace}")
-        return [*flags, *self.extra_flags]
+        command = [*flags, *self.extra_flags]
+        return self.memory_trace.wrap(command) if self.memory_trace else command
 
 
 def start(launch: Launch) -> ControllerProcess:

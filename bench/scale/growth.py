@@ -84,6 +84,20 @@ def growth(
     ``tolerated_fraction_per_day`` of ``budget`` in a day.
     """
     xs, ys = second_half(times, values)
+    return fitted(
+        xs, ys, unit=unit, budget=budget, tolerated_fraction_per_day=tolerated_fraction_per_day
+    )
+
+
+def fitted(
+    xs: Sequence[float],
+    ys: Sequence[float],
+    *,
+    unit: str,
+    budget: float,
+    tolerated_fraction_per_day: float,
+) -> Growth:
+    """The line through every one of the samples given (``growth`` gives it the second half)."""
     if not xs:
         raise ValueError("no samples")
     line = fit_line(xs, ys)

@@ -38,6 +38,9 @@ class SoakSettings:
     targets: int = 200  # a target comes back every targets / rate seconds, past its cooldown
     cooldown: str = "30s"  # so locks are released and PipelineRuns deleted within the soak
     retention_s: float = 60.0  # a finished workflow is deleted this long after it finished
+    # diagnostic: the controller under tracemalloc, a heap snapshot this often (None: untraced)
+    trace_memory_every_s: float | None = None
+    trace_frames: int = 10  # frames per traced allocation; 0: memory lines only, no tracemalloc
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,6 +146,13 @@ def run(settings: SoakSettings, out: Path, progress: Progress) -> SoakResults:
             EXECUTION_NAMESPACE,
             out / "soak-controller.log",
             extra_flags=(f"--cooldown-period={settings.cooldown}",),
+            memory_trace=(
+                controller.MemoryTrace(
+                    out / "soak-memory", settings.trace_memory_every_s, settings.trace_frames
+                )
+                if settings.trace_memory_every_s
+                else None
+            ),
         )
         process = controller.start(launch)
         teardown.callback(process.stop)

@@ -18,6 +18,10 @@ class RequestQueue(Protocol):
 
     def add(self, item: Request) -> None: ...
 
+    def discard_waiting(self, item: Request) -> None:
+        """Cancel the item's pending delayed add (a ``requeue_after``), if any."""
+        ...
+
 
 class EventHandler(Protocol):
     def on_add(self, obj: Object, queue: RequestQueue) -> None: ...
@@ -34,7 +38,13 @@ def request_for(obj: Object) -> Request:
 
 
 class EnqueueRequestForObject:
-    """Reconcile the object the event is about."""
+    """Reconcile the object the event is about.
+
+    On a delete, the object's pending ``requeue_after`` is cancelled: the reconcile the delete
+    queues answers for the object now, and asks for a wake-up of its own if it needs one. Kept, a
+    wake-up would hold the request in memory until it fired on nothing (a Running
+    WorkflowExecution asks for one at its timeout plus grace, 35 minutes by default).
+    """
 
     def on_add(self, obj: Object, queue: RequestQueue) -> None:
         queue.add(request_for(obj))
@@ -43,7 +53,9 @@ class EnqueueRequestForObject:
         queue.add(request_for(new))
 
     def on_delete(self, obj: Object, queue: RequestQueue) -> None:
-        queue.add(request_for(obj))
+        request = request_for(obj)
+        queue.discard_waiting(request)
+        queue.add(request)
 
 
 MapFunc = Callable[[Object], Iterable[Request]]

@@ -83,15 +83,21 @@ def test_the_scale_report_names_the_virtualenv_the_controller_ran_from(tmp_path:
     assert "runtime-only" not in text
 
 
-def soak_results(rss_step_kib: float) -> SoakResults:
+def soak_results(
+    rss_step_kib: float, created_per_sample: int = 20, flat_from_created: int | None = None
+) -> SoakResults:
+    def rss(t: int) -> int:
+        grown = t if flat_from_created is None else min(t, flat_from_created // created_per_sample)
+        return int(70_000 + rss_step_kib * grown)
+
     samples = [
         SoakSample(
             t_s=t * 10.0,
-            rss_kib=int(70_000 + rss_step_kib * t),
-            peak_rss_kib=int(70_000 + rss_step_kib * t),
+            rss_kib=rss(t),
+            peak_rss_kib=rss(t),
             open_fds=12,
             cpu_s=t * 0.5,
-            created=t * 20,
+            created=t * created_per_sample,
             deleted=max(0, t * 20 - 120),
             live=min(t * 20, 120),
             reconciles=t * 80.0,
@@ -125,9 +131,12 @@ def soak_results(rss_step_kib: float) -> SoakResults:
 
 def test_a_flat_soak_reads_no_growth_and_shows_a_sample_a_minute() -> None:
     results = soak_results(rss_step_kib=0.0)
-    rows = soak_report.rows(results)
-    assert rows[0].meets == "yes" and rows[1].meets == "yes"
-    assert rows[0].value == "+0.00 MiB/h (+0.0 MiB/day)"
+    rows = {row.figure.split(":")[0]: row for row in soak_report.rows(results)}
+    assert rows["controller RSS"].meets == "yes"
+    assert rows["controller open file descriptors"].meets == "yes"
+    assert rows["controller RSS"].value == "+0.00 MiB/h (+0.0 MiB/day)"
+    # 2 workflows/s: the recorder's caches (4,096 workflows) are not full within 30 minutes
+    assert rows["controller RSS once the Event recorder's caches are full"].value == "not reached"
     lines = soak_report.samples_table(results.samples).splitlines()
     assert len(lines) == 2 + 31  # header, then minutes 0..30
     assert lines[2].startswith("| 0.0 | 68.4 |")
@@ -138,6 +147,16 @@ def test_a_leaking_soak_reads_growth() -> None:
     row = soak_report.rows(results)[0]
     assert row.meets == "**no**"
     assert row.value == "+3.52 MiB/h (+84.4 MiB/day)"
+
+
+def test_a_rise_that_stops_once_the_recorders_caches_are_full_reads_flat_after_it() -> None:
+    # 4 workflows/s: the caches are full after 4,096 (minute 17); the RSS rises until then
+    results = soak_results(rss_step_kib=100.0, created_per_sample=40, flat_from_created=4_096)
+    main, after_full = soak_report.rows(results)[:2]
+    assert main.meets == "**no**", "the second half still sees the end of the filling"
+    assert after_full.meets == "yes"
+    assert after_full.value == "+0.00 MiB/h (+0.0 MiB/day)"
+    assert "minutes 17 to 30 (from 4,096 created on)" in after_full.figure
 
 
 def test_the_soak_report_is_written_as_markdown_and_json(tmp_path: Path) -> None:

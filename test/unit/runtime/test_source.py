@@ -29,9 +29,13 @@ def thing(name: str, generation: int = 1, **labels: str) -> dict[str, Any]:
 class RecordingQueue:
     def __init__(self) -> None:
         self.added: list[Request] = []
+        self.discarded: list[Request] = []
 
     def add(self, request: Request) -> None:
         self.added.append(request)
+
+    def discard_waiting(self, request: Request) -> None:
+        self.discarded.append(request)
 
 
 def started_kind(*predicates: Any) -> tuple[ResourceEventHandler, RecordingQueue]:

@@ -100,3 +100,45 @@ def test_shutdown_drops_waiting_items_and_stops_the_waiting_loop() -> None:
     assert "workqueue-delay-delaying-shutdown-test" not in {
         thread.name for thread in threading.enumerate()
     }
+
+
+def test_a_discarded_item_is_not_added_at_its_ready_time() -> None:
+    queue, clock = new_queue()
+    queue.add_after("gone", 10)
+    queue.add_after("kept", 10)
+
+    queue.discard_waiting("gone")
+    queue.discard_waiting("never-waited")  # nothing to cancel: no error
+    assert queue.waiting() == 1
+
+    clock.step(10)
+    wait_for(lambda: len(queue) == 1)
+    assert queue.get() == ("kept", False)
+    queue.done("kept")
+    wait_for_sleep_until(clock, math.inf)
+    assert len(queue) == 0
+
+
+def test_discarding_leaves_an_item_already_added_in_the_queue() -> None:
+    queue, _ = new_queue()
+    queue.add("now")
+
+    queue.discard_waiting("now")
+
+    assert queue.get() == ("now", False)
+
+
+def test_many_discarded_items_leave_the_rest_in_ready_time_order() -> None:
+    """Cancelled entries are dropped from the heap in bulk; what remains keeps its order."""
+    queue, clock = new_queue()
+    for i in range(500):
+        queue.add_after(f"item-{i:03d}", 1000 - i)
+    for i in range(500):
+        if i % 10:
+            queue.discard_waiting(f"item-{i:03d}")
+    assert queue.waiting() == 50
+
+    clock.step(1000)
+    wait_for(lambda: len(queue) == 50)
+    expected = [f"item-{i:03d}" for i in reversed(range(0, 500, 10))]
+    assert [queue.get()[0] for _ in range(50)] == expected

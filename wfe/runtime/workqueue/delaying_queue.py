@@ -1,7 +1,11 @@
 """client-go's delaying queue: `add_after` holds an item back until its ready time, then adds it.
 
 One waiting-loop thread keeps a heap ordered by ready time; for an item already waiting, the
-earlier ready time wins.
+earlier ready time wins. `discard_waiting` cancels an item's wake-up (its object was deleted: the
+wake-up would find nothing), so that what waits is bounded by what exists, not by everything that
+asked for a wake-up in the last ``requeue_after`` (35 minutes for a Running WorkflowExecution).
+Superseded and cancelled entries are skipped when they come up, and the heap is rebuilt without
+them once they are more than half of it, so their memory does not wait for their ready time either.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from wfe.runtime.workqueue.prometheus_metrics import PROMETHEUS_METRICS_PROVIDER
 from wfe.runtime.workqueue.queue import BACKGROUND_THREAD_JOIN_TIMEOUT, Queue
 
 T = TypeVar("T", bound=Hashable)
+
+# below this many entries, stale ones are left for the waiting loop to skip (a rebuild is O(n))
+_COMPACT_FROM = 64
 
 
 class DelayingQueue(Queue[T]):
@@ -60,7 +67,30 @@ class DelayingQueue(Queue[T]):
                 return
             self._ready_at[item] = ready_at
             heapq.heappush(self._waiting_heap, (ready_at, next(self._sequence), item))
+            if current is not None:
+                self._compact_if_mostly_stale()
             self._waiting.notify()
+
+    def discard_waiting(self, item: T) -> None:
+        """Cancel `item`'s pending `add_after`, if any; an item already added stays queued."""
+        with self._waiting:
+            if self._ready_at.pop(item, None) is not None:
+                self._compact_if_mostly_stale()
+
+    def waiting(self) -> int:
+        """How many items wait for their ready time."""
+        with self._waiting:
+            return len(self._ready_at)
+
+    def _compact_if_mostly_stale(self) -> None:
+        """Rebuild the heap without superseded and cancelled entries once they are the majority
+        (amortised O(1) per entry: a rebuild at least halves the heap). Called holding the lock."""
+        heap = self._waiting_heap
+        if len(heap) < _COMPACT_FROM or len(heap) <= 2 * len(self._ready_at):
+            return
+        ready_at = self._ready_at
+        self._waiting_heap = [entry for entry in heap if ready_at.get(entry[2]) == entry[0]]
+        heapq.heapify(self._waiting_heap)
 
     def _waiting_loop(self) -> None:
         with self._waiting:
