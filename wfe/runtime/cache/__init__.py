@@ -15,7 +15,15 @@ from wfe.runtime.cache.index import (
 )
 from wfe.runtime.cache.informer import SharedIndexInformer
 from wfe.runtime.cache.reflector import Reflector, ReflectorOptions, ReflectorStore
-from wfe.runtime.cache.store import Change, ChangeType, Indexer, Listing, copy_object
+from wfe.runtime.cache.store import (
+    Change,
+    ChangeType,
+    Indexer,
+    Listing,
+    copy_object,
+    decode_object,
+    encode_object,
+)
 
 __all__ = [
     "NAMESPACE_INDEX",
@@ -35,6 +43,8 @@ __all__ = [
     "ResourceNotCachedError",
     "SharedIndexInformer",
     "copy_object",
+    "decode_object",
+    "encode_object",
     "field_index_name",
     "index_by_field",
     "meta_namespace_key",
