@@ -22,6 +22,7 @@ from wfe.controller.resources import WORKFLOW_EXECUTIONS
 from wfe.controller.settings import ControllerSettings
 from wfe.controller.setup import setup_controller
 from wfe.controller.targets import KindNames
+from wfe.runtime.allocator import limit_malloc_arenas
 from wfe.runtime.cache.cache import Cache
 from wfe.runtime.client import ApiError, Client, ConfigError, load_configuration
 from wfe.runtime.log import configure_logging
@@ -227,6 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as err:
         print(f"wfe-controller: {err}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    limit_malloc_arenas()  # before any thread starts (docs/decisions.md)
     configure_logging(config.log_level, config.log_format)  # type: ignore[arg-type]
     log.info(
         "starting workflowexecution-controller",

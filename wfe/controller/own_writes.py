@@ -12,6 +12,12 @@ stored object instead: it is newer, and nobody else can have written in between 
 have met a conflict). Once the cache shows any other version, the memory is dropped: the cache has
 caught up (our own write's watch event starts that very reconcile), or someone else wrote and the
 cache is the better source again. ReplicaSet's "expectations" do the same for pods it created.
+
+The object is kept as its compact JSON (as the informer's store keeps objects), not as the decoded
+tree: in a burst every workflow written waits here until its own write's event comes back through
+the (long) work queue, and 300 decoded WorkflowExecutions held that way were ~5 MiB of the
+controller's peak RSS (docs/performance.md, "Peak RSS"). Decoding it costs what the copy handed
+out used to.
 """
 
 from __future__ import annotations
@@ -20,16 +26,17 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from wfe.runtime.cache import copy_object
+from wfe.runtime.cache import decode_object, encode_object
 
 Object = dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Written:
     uid: str
+    version: str  # the stored object's resourceVersion
     replaced: frozenset[str]  # resourceVersions our own writes made obsolete
-    stored: Object
+    stored: bytes  # the object as stored, as compact JSON
 
 
 class OwnWrites:
@@ -45,16 +52,14 @@ class OwnWrites:
         """``stored`` is what the API server returned for a write made on ``before``."""
         key, uid = _key(stored), _meta(stored).get("uid", "")
         before_version = _meta(before).get("resourceVersion", "")
+        version = _meta(stored).get("resourceVersion", "")
+        encoded = encode_object(stored)
         with self._lock:
             previous = self._written.get(key)
             replaced = {before_version}
-            if (
-                previous is not None
-                and previous.uid == uid
-                and _meta(previous.stored).get("resourceVersion") == before_version
-            ):
+            if previous is not None and previous.uid == uid and previous.version == before_version:
                 replaced |= previous.replaced  # a chain of writes the cache has not seen yet
-            self._written[key] = _Written(uid, frozenset(replaced), stored)
+            self._written[key] = _Written(uid, version, frozenset(replaced), encoded)
 
     def freshest(self, cached: Object) -> Object:
         """``cached``, or a copy of the controller's own later write when the cache is behind it."""
@@ -64,9 +69,11 @@ class OwnWrites:
             if written is None:
                 return cached
             if written.uid == meta.get("uid") and meta.get("resourceVersion") in written.replaced:
-                return copy_object(written.stored)
-            del self._written[key]
-        return cached
+                encoded = written.stored
+            else:
+                del self._written[key]
+                return cached
+        return decode_object(encoded)  # outside the lock: a private copy for the caller
 
     def forget(self, namespace: str, name: str) -> None:
         """The object is gone from the cache: nothing to remember for it."""

@@ -524,5 +524,5 @@ def test_reading_a_projection_decodes_no_object(monkeypatch: pytest.MonkeyPatch)
     def no_decoding(encoded: bytes) -> dict[str, Any]:
         raise AssertionError("a projected read decoded a stored object")
 
-    monkeypatch.setattr(store_module, "_decode", no_decoding)
+    monkeypatch.setattr(store_module, "decode_object", no_decoding)
     assert len(indexer.projected_by_index(TARGET, "t1", PHASE)) == 20

@@ -22,6 +22,8 @@ from wfe.runtime.cache.store import (
     Listing,
     ProjectFunc,
     copy_object,
+    decode_object,
+    encode_object,
 )
 
 __all__ = [
@@ -43,6 +45,8 @@ __all__ = [
     "ResourceNotCachedError",
     "SharedIndexInformer",
     "copy_object",
+    "decode_object",
+    "encode_object",
     "field_index_name",
     "index_by_field",
     "meta_namespace_key",

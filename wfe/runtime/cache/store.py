@@ -99,7 +99,7 @@ class Change:
         if self._obj is not None:
             return self._obj
         assert self._encoded is not None
-        return _decode(self._encoded)
+        return decode_object(self._encoded)
 
     def __repr__(self) -> str:
         key = meta_namespace_key(self.obj)
@@ -133,8 +133,10 @@ class Listing:
             obj = self._transform(obj)
         key = self._key_func(obj)
         if key in self.items:
-            _discard_index_entries(self.indices, self._indexers, key, _decode(self.items[key]))
-        self.items[key] = _encode(obj)
+            _discard_index_entries(
+                self.indices, self._indexers, key, decode_object(self.items[key])
+            )
+        self.items[key] = encode_object(obj)
         for name, func in self._indexers.items():
             for value in _index_values(name, func, key, obj):
                 self.indices[name].setdefault(value, set()).add(key)
@@ -145,7 +147,7 @@ class Listing:
         key = self._key_func(obj)
         encoded = self.items.pop(key, None)
         if encoded is not None:
-            _discard_index_entries(self.indices, self._indexers, key, _decode(encoded))
+            _discard_index_entries(self.indices, self._indexers, key, decode_object(encoded))
             for projection in self.projections.values():
                 projection.pop(key, None)
 
@@ -192,7 +194,7 @@ class Indexer:
         key = self._key_func(obj)
         with self._write_lock:
             encoded = self._items.get(key)
-            old = None if encoded is None else _decode(encoded)
+            old = None if encoded is None else decode_object(encoded)
             changes = [] if old is None else self._index_changes(key, old, None)
             with self._lock:
                 self._items.pop(key, None)
@@ -239,12 +241,12 @@ class Indexer:
                 changes.append(Change(ChangeType.ADDED, encoded=encoded))
                 continue
             # a relist (rare): both states decoded, to tell a resync from a change
-            obj, old = _decode(encoded), _decode(before)
+            obj, old = decode_object(encoded), decode_object(before)
             unchanged = _resource_version(obj) == _resource_version(old) != ""
             changes.append(Change(ChangeType.UPDATED, obj, old, resync=unchanged))
         for key, encoded in previous.items():
             if key not in listing.items:
-                old = _decode(encoded)
+                old = decode_object(encoded)
                 changes.append(Change(ChangeType.DELETED, old, old, final_state_unknown=True))
         return changes
 
@@ -265,7 +267,7 @@ class Indexer:
                 self._indexers[name] = func
                 self._indices[name] = {}
                 for key, encoded in self._items.items():
-                    for value in _index_values(name, func, key, _decode(encoded)):
+                    for value in _index_values(name, func, key, decode_object(encoded)):
                         self._indices[name].setdefault(value, set()).add(key)
 
     def add_projections(self, projectors: Mapping[str, ProjectFunc]) -> None:
@@ -279,7 +281,7 @@ class Indexer:
                 self._projectors[name] = func
                 self._projections[name] = {}
                 for key, encoded in self._items.items():
-                    values = _projected({name: func}, key, _decode(encoded))
+                    values = _projected({name: func}, key, decode_object(encoded))
                     _set_projections(self._projections, values, key)
 
     # --- reads (each a fresh dict) ---------------------------------------------------------------
@@ -292,13 +294,13 @@ class Indexer:
     def get_by_key(self, key: str) -> Object | None:
         with self._lock:
             encoded = self._items.get(key)
-        return None if encoded is None else _decode(encoded)
+        return None if encoded is None else decode_object(encoded)
 
     def list(self, *, where: Predicate | None = None) -> list[Object]:
         """Every stored object (or those ``where`` accepts; it must not modify what it is shown)."""
         with self._lock:
             encoded = list(self._items.values())
-        decoded = (_decode(each) for each in encoded)
+        decoded = (decode_object(each) for each in encoded)
         return [obj for obj in decoded if where is None or where(obj)]
 
     def by_index(
@@ -308,14 +310,14 @@ class Indexer:
         with self._lock:
             keys = sorted(self._index(index_name).get(value, ()))
             encoded = [self._items[key] for key in keys]
-        decoded = (_decode(each) for each in encoded)
+        decoded = (decode_object(each) for each in encoded)
         return [obj for obj in decoded if where is None or where(obj)]
 
     def peek(self, key: str, view: Callable[[Object], T]) -> T | None:
         """``view`` of the stored object under ``key`` (None when absent), outside the lock."""
         with self._lock:
             encoded = self._items.get(key)
-        return None if encoded is None else view(_decode(encoded))
+        return None if encoded is None else view(decode_object(encoded))
 
     # --- reads (nothing decoded) -----------------------------------------------------------------
 
@@ -364,10 +366,10 @@ class Indexer:
 
     def _upsert(self, obj: Object) -> Change:
         key = self._key_func(obj)
-        encoded = _encode(obj)
+        encoded = encode_object(obj)
         with self._write_lock:
             previous = self._items.get(key)
-            old = None if previous is None else _decode(previous)
+            old = None if previous is None else decode_object(previous)
             changes = self._index_changes(key, old, obj)
             projected = _projected(self._projectors, key, obj)
             with self._lock:
@@ -425,13 +427,15 @@ def _discard_index_entries(
         _discard_keys(indices[name], _index_values(name, func, key, old), key)
 
 
-def _encode(obj: Object) -> bytes:
+def encode_object(obj: Object) -> bytes:
+    """``obj`` as the compact JSON the store keeps: for a WorkflowExecution ~2.6 KB instead of the
+    ~18 KiB its decoded tree takes. :func:`decode_object` gives a fresh, private tree back."""
     # orjson hands back its working buffer, which keeps its over-allocation (8 KB for a 3 KB
     # WorkflowExecution); a copy of exactly the JSON's size is what stays in the store
     return memoryview(codec.dumps(obj)).tobytes()
 
 
-def _decode(encoded: bytes) -> Object:
+def decode_object(encoded: bytes) -> Object:
     decoded: Object = codec.loads(encoded)
     return decoded
 
