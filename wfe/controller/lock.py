@@ -80,13 +80,10 @@ def lock_facts_projection(obj: Object) -> LockFacts | None:
     """The cache projection: the facts of an execution that holds its target (Running) or can
     cool it down (terminal after its PipelineRun was created), None for the rest (pending,
     skipped, failed before any PipelineRun), which the checks never read."""
-    status = obj.get("status") or {}
     phase = phase_of(obj)
-    if phase == Phase.RUNNING:
-        return LockFacts.of(obj)
-    if phase in (Phase.COMPLETED, Phase.FAILED) and status.get("startTime"):
-        return LockFacts.of(obj)
-    return None
+    holds = phase == Phase.RUNNING
+    cools = phase in (Phase.COMPLETED, Phase.FAILED) and (obj.get("status") or {}).get("startTime")
+    return LockFacts.of(obj) if holds or cools else None
 
 
 FactsOnTarget = Callable[[str], Iterable[LockFacts]]

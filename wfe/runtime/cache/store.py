@@ -260,9 +260,7 @@ class Indexer:
     def add_indexers(self, indexers: Mapping[str, IndexFunc]) -> None:
         """Adds named indexes and indexes the objects already stored; a taken name is an error."""
         with self._write_lock, self._lock:
-            taken = sorted(set(indexers) & set(self._indexers))
-            if taken:
-                raise ValueError(f"indexers already registered: {', '.join(taken)}")
+            _refuse_taken("indexers", indexers, self._indexers)
             for name, func in indexers.items():
                 self._indexers[name] = func
                 self._indices[name] = {}
@@ -274,9 +272,7 @@ class Indexer:
         """Adds named projections and projects the objects already stored; a taken name is an
         error."""
         with self._write_lock, self._lock:
-            taken = sorted(set(projectors) & set(self._projectors))
-            if taken:
-                raise ValueError(f"projections already registered: {', '.join(taken)}")
+            _refuse_taken("projections", projectors, self._projectors)
             for name, func in projectors.items():
                 self._projectors[name] = func
                 self._projections[name] = {}
@@ -406,6 +402,12 @@ class Indexer:
             _discard_keys(index, old_values, key)
             for value in new_values:
                 index.setdefault(value, set()).add(key)
+
+
+def _refuse_taken(what: str, new: Mapping[str, object], registered: Mapping[str, object]) -> None:
+    taken = sorted(set(new) & set(registered))
+    if taken:
+        raise ValueError(f"{what} already registered: {', '.join(taken)}")
 
 
 def _discard_keys(index: dict[str, set[str]], values: Iterable[str], key: str) -> None:
