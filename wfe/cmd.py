@@ -8,10 +8,10 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 
 import structlog
 
+import wfe
 from wfe.audit.factory import build_recorder
 from wfe.audit.recorder import DEFAULT_STOP_TIMEOUT, Recorder
 from wfe.config import Config, ConfigurationError, parse, wants_version
@@ -39,10 +39,7 @@ log = structlog.get_logger("wfe.setup")
 
 
 def controller_version() -> str:
-    try:
-        return version("wfe-controller")
-    except PackageNotFoundError:
-        return "0.0.0+source"
+    return wfe.__version__
 
 
 class StartupError(Exception):

@@ -1,5 +1,7 @@
 """The `workflowexecution.kubernaut.ai/v1alpha1` API: models, names and duration helpers."""
 
+from typing import TYPE_CHECKING, Any
+
 from .constants import (
     ANNOTATION_CONTAINER_DIGEST,
     ANNOTATION_TARGET_RESOURCE,
@@ -31,24 +33,60 @@ from .constants import (
     SkipReason,
 )
 from .duration import GO_DURATION_PATTERN, format_go_duration, parse_go_duration
-from .types import (
-    APIModel,
-    Condition,
-    ConflictingWorkflow,
-    ContainerResources,
-    ExecutionConfig,
-    FailureDetails,
-    PipelineRunRef,
-    PipelineRunStatusSummary,
-    RecentRemediation,
-    RemediationRequestRef,
-    SkipDetails,
-    Time,
-    WorkflowExecution,
-    WorkflowExecutionSpec,
-    WorkflowExecutionStatus,
-    WorkflowRef,
+from .validation import SpecProblem, spec_problem
+
+if TYPE_CHECKING:
+    from .types import (
+        APIModel,
+        Condition,
+        ConflictingWorkflow,
+        ContainerResources,
+        ExecutionConfig,
+        FailureDetails,
+        PipelineRunRef,
+        PipelineRunStatusSummary,
+        RecentRemediation,
+        RemediationRequestRef,
+        SkipDetails,
+        Time,
+        WorkflowExecution,
+        WorkflowExecutionSpec,
+        WorkflowExecutionStatus,
+        WorkflowRef,
+    )
+
+# The pydantic models are loaded on first use (PEP 562): the controller's process never needs them
+# (it checks a spec with .validation, against the schema generated from them), and pydantic with
+# the models costs ~8 MiB of resident memory and ~0.2 s of start-up.
+_MODELS = frozenset(
+    {
+        "APIModel",
+        "Condition",
+        "ConflictingWorkflow",
+        "ContainerResources",
+        "ExecutionConfig",
+        "FailureDetails",
+        "PipelineRunRef",
+        "PipelineRunStatusSummary",
+        "RecentRemediation",
+        "RemediationRequestRef",
+        "SkipDetails",
+        "Time",
+        "WorkflowExecution",
+        "WorkflowExecutionSpec",
+        "WorkflowExecutionStatus",
+        "WorkflowRef",
+    }
 )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODELS:
+        from . import types
+
+        return getattr(types, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ANNOTATION_CONTAINER_DIGEST",
@@ -91,6 +129,7 @@ __all__ = [
     "RemediationRequestRef",
     "SkipDetails",
     "SkipReason",
+    "SpecProblem",
     "Time",
     "WorkflowExecution",
     "WorkflowExecutionSpec",
@@ -98,4 +137,5 @@ __all__ = [
     "WorkflowRef",
     "format_go_duration",
     "parse_go_duration",
+    "spec_problem",
 ]

@@ -26,9 +26,35 @@ def _load_generator() -> ModuleType:
 gen_crd = _load_generator()
 
 
-def test_committed_crd_matches_the_models() -> None:
+def test_committed_crd_and_spec_schema_match_the_models() -> None:
     diff = gen_crd.drift()
-    assert not diff, f"CRD drifted from the models; run `make manifests`:\n{diff}"
+    assert not diff, f"generated files drifted from the models; run `make manifests`:\n{diff}"
+
+
+def test_the_spec_schema_the_controller_checks_is_the_crds(tmp_path: Path) -> None:
+    schema_module = tmp_path / "schema.py"
+    assert (
+        gen_crd.main(
+            ["--output", str(tmp_path / "crd.yaml"), "--schema-output", str(schema_module)]
+        )
+        == 0
+    )
+    namespace: dict[str, Any] = {}
+    exec(schema_module.read_text(encoding="utf-8"), namespace)
+
+    crd_spec = crd_version()["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    assert namespace["SPEC_SCHEMA"] == gen_crd._without_descriptions(crd_spec)
+    assert "description" not in repr(namespace["SPEC_SCHEMA"])
+
+
+def test_check_mode_fails_when_the_spec_schema_drifts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stale = tmp_path / "schema.py"
+    stale.write_text(gen_crd.render_spec_schema().replace("'maxLength': 253", "'maxLength': 254"))
+
+    assert gen_crd.main(["--check", "--schema-output", str(stale)]) == 1
+    assert "-                    'maxLength': 254," in capsys.readouterr().out
 
 
 def test_check_mode_fails_with_a_diff_when_the_file_drifts(
@@ -44,9 +70,10 @@ def test_check_mode_fails_with_a_diff_when_the_file_drifts(
 
 
 def test_check_mode_passes_on_freshly_written_output(tmp_path: Path) -> None:
-    target = tmp_path / "nested" / "crd.yaml"
-    assert gen_crd.main(["--output", str(target)]) == 0
-    assert gen_crd.main(["--check", "--output", str(target)]) == 0
+    target = ["--output", str(tmp_path / "nested" / "crd.yaml")]
+    target += ["--schema-output", str(tmp_path / "nested" / "schema.py")]
+    assert gen_crd.main(target) == 0
+    assert gen_crd.main(["--check", *target]) == 0
 
 
 def crd_version() -> dict[str, Any]:

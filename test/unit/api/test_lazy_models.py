@@ -1,5 +1,6 @@
-"""The controller's process builds only the validators it uses: the API models' schemas are built
-on first use (``defer_build``), not at import (each costs start-up time and resident memory)."""
+"""Whoever loads the API models (the CRD generator, tools, tests; never the controller's process)
+builds only the validators it uses: their schemas are built on first use (``defer_build``), not at
+import (each costs start-up time and resident memory)."""
 
 from __future__ import annotations
 

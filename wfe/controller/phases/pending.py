@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from pydantic import ValidationError
 
 from api.workflowexecution.v1alpha1.constants import (
     ConditionReason,
@@ -17,7 +16,7 @@ from api.workflowexecution.v1alpha1.constants import (
     Phase,
 )
 from api.workflowexecution.v1alpha1.duration import format_go_duration
-from api.workflowexecution.v1alpha1.types import WorkflowExecutionSpec
+from api.workflowexecution.v1alpha1.validation import spec_problem
 from wfe.controller import errors, transitions
 from wfe.controller.conditions import get_condition
 from wfe.controller.dependencies import Dependencies
@@ -116,12 +115,9 @@ def _record_created(deps: Dependencies, wfe: Object, created: Object) -> None:
 
 def validation_problem(wfe: Object) -> str | None:
     """Defence in depth beyond the CRD schema: a human-actionable message, or None when valid."""
-    try:
-        WorkflowExecutionSpec.model_validate(wfe.get("spec") or {})
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"Invalid spec.{where}: {first.get('msg')}. Fix the WorkflowExecution and create it again."
+    invalid = spec_problem(wfe.get("spec") or {})
+    if invalid is not None:
+        return f"Invalid {invalid.path}: {invalid.message}. Fix the WorkflowExecution and create it again."
     name = wfe["metadata"]["name"]
     if not is_valid_label_value(name):
         # the name is the label that maps PipelineRun events back to this object
