@@ -11,6 +11,7 @@ _NOT_AT_START = {
     "cryptography": "~9 MiB of Rust library, needed only to make a self-signed metrics certificate",
     "pydantic": "~8 MiB and ~0.2 s of start-up with the models; a spec is checked against the "
     "generated schema instead (api/workflowexecution/v1alpha1/validation.py)",
+    "yaml": "~1 MiB; read only for a kubeconfig file, never in-cluster",
     "importlib.metadata": "~1 MiB and ~50 ms of start-up to read a version wfe.__version__ holds",
 }
 

@@ -132,6 +132,13 @@ def test_a_missing_kubeconfig_is_a_clear_error(tmp_path: Path) -> None:
         load_configuration(str(tmp_path / "nowhere"))
 
 
+def test_a_kubeconfig_that_is_not_yaml_is_a_clear_error(tmp_path: Path) -> None:
+    broken = tmp_path / "kubeconfig"
+    broken.write_text("clusters: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"no usable Kubernetes configuration: .* not valid YAML"):
+        load_configuration(str(broken))
+
+
 def test_the_controller_never_imports_the_official_client() -> None:
     """Its generated models cost ~8 MiB of resident memory and 0.7 s of start-up for nothing."""
     code = "import sys, wfe.cmd; print('kubernetes' in sys.modules)"

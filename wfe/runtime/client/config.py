@@ -27,8 +27,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
 KUBE_CONFIG_DEFAULT_LOCATION = "~/.kube/config"
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 # client-go re-reads a projected service-account token file this often (the kubelet rotates it
@@ -102,7 +100,7 @@ def load_configuration(kubeconfig: str | None = None, context: str | None = None
         return _from_kubeconfig(os.path.expanduser(KUBE_CONFIG_DEFAULT_LOCATION), context)
     except ConfigError as err:
         raise ConfigError(f"no usable Kubernetes configuration: {err}") from err
-    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as err:
+    except (OSError, ValueError, KeyError, TypeError) as err:
         raise ConfigError(f"no usable Kubernetes configuration: {err}") from err
 
 
@@ -168,10 +166,14 @@ def _use_token_file(config: ClusterConfig, path: Path) -> None:
 def _from_kubeconfig(path: str, context: str | None) -> Configuration:
     if os.pathsep in path:
         return _official(path, context)  # several files merged: the official merge rules
+    import yaml  # kubeconfig files only: the in-cluster process never loads it (~1 MiB)
+
     try:
         document = yaml.safe_load(Path(path).read_text())
     except OSError as err:
         raise ConfigError(f"cannot read kubeconfig {path}: {err}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"kubeconfig {path} is not valid YAML: {err}") from err
     if not isinstance(document, dict):
         raise ConfigError(f"kubeconfig {path} is not a mapping")
     context_name = context or document.get("current-context")
