@@ -77,8 +77,8 @@ def cel_equivalent(rule: str) -> Callable[[Any], bool] | None:
         return None
     each_key = _EACH_KEY_MATCHES.fullmatch(rule)
     if each_key is not None:
-        key_pattern = _compile(each_key["pattern"])
-        return lambda value: all(_matches(key_pattern, key) for key in value)
+        key_matches = _matcher(each_key["pattern"])
+        return lambda value: all(key_matches(key) for key in value)
     try:
         return CEL_EQUIVALENTS[rule]
     except KeyError:
@@ -103,6 +103,8 @@ def _spec_check() -> Check:
 def compile_schema(schema: Mapping[str, Any]) -> Check:
     """One function checking a value against a structural schema node and everything below it."""
     checks = [*_type_checks(schema), *_rule_checks(schema)]
+    if len(checks) == 1:
+        return checks[0]
 
     def check(value: Any, path: str) -> SpecProblem | None:
         for one in checks:
@@ -148,19 +150,19 @@ def _rule(holds: Callable[[Any], bool], message: str) -> Check:
     return lambda value, path: None if holds(value) else SpecProblem(path, message)
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-def _matches(pattern: re.Pattern[str], text: str) -> bool:
-    """As Go's regexp (RE2) matches: `$` is the end of the text, never before a final newline."""
-    if pattern.pattern.startswith("^") and pattern.pattern.endswith("$"):
-        return pattern.fullmatch(text) is not None
-    return pattern.search(text) is not None
+def _matcher(pattern: str) -> Callable[[str], bool]:
+    """Whether a text matches `pattern` as Go's regexp (RE2) decides: `$` is the end of the text,
+    never before a final newline (Python's `re.search` would accept `"app\\n"` for `^app$`)."""
+    compiled = re.compile(pattern)
+    find = (
+        compiled.fullmatch if pattern.startswith("^") and pattern.endswith("$") else compiled.search
+    )
+    return lambda text: find(text) is not None
 
 
 def _string_constraints(schema: Mapping[str, Any]) -> Callable[[str, str], SpecProblem | None]:
-    pattern = _compile(schema["pattern"]) if "pattern" in schema else None
+    pattern = schema.get("pattern")
+    matches = _matcher(pattern) if pattern is not None else None
     min_length = schema.get("minLength")
     max_length = schema.get("maxLength")
     allowed = schema.get("enum")
@@ -172,8 +174,8 @@ def _string_constraints(schema: Mapping[str, Any]) -> Callable[[str, str], SpecP
             return SpecProblem(path, f"should have at most {max_length} characters")
         if allowed is not None and value not in allowed:
             return SpecProblem(path, "should be one of " + ", ".join(map(repr, allowed)))
-        if pattern is not None and not _matches(pattern, value):
-            return SpecProblem(path, f"should match pattern {pattern.pattern!r}")
+        if matches is not None and not matches(value):
+            return SpecProblem(path, f"should match pattern {pattern!r}")
         return None
 
     return check
