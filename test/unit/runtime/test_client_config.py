@@ -139,6 +139,14 @@ def test_a_kubeconfig_that_is_not_yaml_is_a_clear_error(tmp_path: Path) -> None:
         load_configuration(str(broken))
 
 
+def test_merged_kubeconfigs_one_not_yaml_is_a_clear_error(tmp_path: Path) -> None:
+    broken, fine = tmp_path / "broken", tmp_path / "fine"
+    broken.write_text("clusters: [unclosed\n")
+    fine.write_text("apiVersion: v1\nkind: Config\n")
+    with pytest.raises(ConfigError, match="no usable Kubernetes configuration"):
+        load_configuration(f"{broken}{os.pathsep}{fine}")
+
+
 def test_the_controller_never_imports_the_official_client() -> None:
     """Its generated models cost ~8 MiB of resident memory and 0.7 s of start-up for nothing."""
     code = "import sys, wfe.cmd; print('kubernetes' in sys.modules)"

@@ -265,6 +265,7 @@ def _private_file(content: bytes) -> str:
 
 def _official(path: str, context: str | None) -> Any:
     """The official loader (exec plugins, auth providers, merged files): imported only here."""
+    import yaml
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
 
@@ -273,6 +274,6 @@ def _official(path: str, context: str | None) -> Any:
         k8s_config.load_kube_config(
             config_file=path, context=context, client_configuration=configuration
         )
-    except (k8s_config.ConfigException, OSError) as err:
+    except (k8s_config.ConfigException, OSError, yaml.YAMLError) as err:
         raise ConfigError(str(err)) from err
     return configuration
