@@ -80,12 +80,17 @@ _MODELS = frozenset(
 )
 
 
-def __getattr__(name: str) -> Any:
-    if name in _MODELS:
-        from . import types
+if not TYPE_CHECKING:  # for mypy the names are the imports above: a misspelt one stays an error
 
-        return getattr(types, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        if name in _MODELS:
+            from . import types
+
+            return getattr(types, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *_MODELS})
 
 
 __all__ = [

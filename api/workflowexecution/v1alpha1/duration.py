@@ -23,6 +23,8 @@ _SECONDS_PER_UNIT: Final = {
 # Longer units first so "ms" is not read as "m" followed by a dangling "s".
 _COMPONENT: Final = re.compile(r"([0-9]*)(?:\.([0-9]*))?(ns|us|µs|μs|ms|s|m|h)")
 _MAX_SECONDS: Final = (2**63 - 1) / 1e9  # time.Duration is an int64 of nanoseconds
+# spec.executionConfig.timeout is positive and at most 24h, so it always fits a Go time.Duration.
+MAX_EXECUTION_TIMEOUT_SECONDS: Final = 24 * 3600
 
 
 def parse_go_duration(text: str) -> float:
@@ -71,3 +73,13 @@ def format_go_duration(seconds: float) -> str:
     if minutes:
         return f"{sign}{minutes}m{secs}s"
     return f"{sign}{secs}s"
+
+
+def is_execution_timeout(text: str) -> bool:
+    """Whether `text` may be a spec.executionConfig.timeout: a Go duration, positive, at most 24h
+    (the CRD's CEL rule; a duration Go cannot hold makes its `duration()` fail, so it is refused)."""
+    try:
+        seconds = parse_go_duration(text)
+    except ValueError:
+        return False
+    return 0 < seconds <= MAX_EXECUTION_TIMEOUT_SECONDS

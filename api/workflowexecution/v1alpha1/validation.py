@@ -22,9 +22,7 @@ from functools import cache
 from typing import Any, Final
 
 from .constants import ExecutionEngine
-from .duration import parse_go_duration
-
-MAX_EXECUTION_TIMEOUT_SECONDS: Final = 24 * 3600
+from .duration import is_execution_timeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +43,6 @@ def spec_problem(spec: object) -> SpecProblem | None:
 _EACH_KEY_MATCHES: Final = re.compile(r"self\.all\(k, k\.matches\('(?P<pattern>[^']+)'\)\)")
 
 
-def _timeout_in_range(value: Any) -> bool:
-    try:
-        seconds = parse_go_duration(value)
-    except ValueError:  # a duration Go cannot hold makes CEL's duration() fail: refused as well
-        return False
-    return 0 < seconds <= MAX_EXECUTION_TIMEOUT_SECONDS
-
-
 def _resources_need_job(value: Any) -> bool:
     return value.get("resources") is None or value.get("executionEngine") == ExecutionEngine.JOB
 
@@ -60,7 +50,7 @@ def _resources_need_job(value: Any) -> bool:
 # Every CEL rule of the spec's schema, as Python. A transition rule (one reading oldSelf) only
 # applies to updates, which the API server alone sees: it has no equivalent here.
 CEL_EQUIVALENTS: Final[Mapping[str, Callable[[Any], bool]]] = {
-    "duration(self) > duration('0s') && duration(self) <= duration('24h')": _timeout_in_range,
+    "duration(self) > duration('0s') && duration(self) <= duration('24h')": is_execution_timeout,
     "!has(self.resources) || (has(self.executionEngine) && self.executionEngine == 'job')": (
         _resources_need_job
     ),
@@ -129,12 +119,8 @@ def _type_checks(schema: Mapping[str, Any]) -> list[Check]:
     if kind in ("integer", "number"):
         return [_number(schema, integer=kind == "integer")]
     if kind == "boolean":
-        return [_typed(lambda value: isinstance(value, bool), "should be a boolean")]
+        return [_holds(lambda value: isinstance(value, bool), "should be a boolean")]
     raise ValueError(f"a structural schema has no type {kind!r}")
-
-
-def _typed(is_it: Callable[[Any], bool], message: str) -> Check:
-    return lambda value, path: None if is_it(value) else SpecProblem(path, message)
 
 
 def _rule_checks(schema: Mapping[str, Any]) -> list[Check]:
@@ -142,22 +128,42 @@ def _rule_checks(schema: Mapping[str, Any]) -> list[Check]:
     for validation in schema.get("x-kubernetes-validations", ()):
         holds = cel_equivalent(validation["rule"])
         if holds is not None:
-            checks.append(_rule(holds, validation["message"]))
+            checks.append(_holds(holds, validation["message"]))
     return checks
 
 
-def _rule(holds: Callable[[Any], bool], message: str) -> Check:
+def _holds(holds: Callable[[Any], bool], message: str) -> Check:
+    """A check that `holds(value)`; `message` says what it means when it does not."""
     return lambda value, path: None if holds(value) else SpecProblem(path, message)
 
 
 def _matcher(pattern: str) -> Callable[[str], bool]:
-    """Whether a text matches `pattern` as Go's regexp (RE2) decides: `$` is the end of the text,
-    never before a final newline (Python's `re.search` would accept `"app\\n"` for `^app$`)."""
-    compiled = re.compile(pattern)
-    find = (
-        compiled.fullmatch if pattern.startswith("^") and pattern.endswith("$") else compiled.search
-    )
+    """Whether a text matches `pattern` (searched for, as JSON schema and Go's regexp do)."""
+    find = re.compile(_as_re2_reads_it(pattern)).search
     return lambda text: find(text) is not None
+
+
+def _as_re2_reads_it(pattern: str) -> str:
+    """`pattern` for Python's `re` as Go's RE2 reads it: an unescaped `$` outside a character class
+    is the end of the text (`\\Z`), where Python's `$` also matches before a final newline (so
+    `"app\\n"` would match `^app$`). Otherwise the patterns keep to what both engines read alike
+    (patterns.py)."""
+    out: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]" or out[-1] == "[" or out[-2:] == ["[", "^"]  # []…] and [^]…]
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return "".join(out)
 
 
 def _string_constraints(schema: Mapping[str, Any]) -> Callable[[str, str], SpecProblem | None]:
@@ -169,7 +175,7 @@ def _string_constraints(schema: Mapping[str, Any]) -> Callable[[str, str], SpecP
 
     def check(value: str, path: str) -> SpecProblem | None:
         if min_length is not None and len(value) < min_length:
-            return SpecProblem(path, f"should have at least {min_length} character(s)")
+            return SpecProblem(path, f"should have at least {min_length} characters")
         if max_length is not None and len(value) > max_length:
             return SpecProblem(path, f"should have at most {max_length} characters")
         if allowed is not None and value not in allowed:

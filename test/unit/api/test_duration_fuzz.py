@@ -18,10 +18,8 @@ from api.workflowexecution.v1alpha1 import (
     format_go_duration,
     parse_go_duration,
 )
-from api.workflowexecution.v1alpha1.types import (
-    EXECUTION_TIMEOUT_MESSAGE,
-    MAX_EXECUTION_TIMEOUT_SECONDS,
-)
+from api.workflowexecution.v1alpha1.duration import MAX_EXECUTION_TIMEOUT_SECONDS
+from api.workflowexecution.v1alpha1.types import EXECUTION_TIMEOUT_MESSAGE
 
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _GO_MAX_SECONDS = (2**63 - 1) / 1e9

@@ -160,6 +160,45 @@ def test_the_cases_cover_acceptance_and_refusal() -> None:
     assert sum(verdict is not None for verdict in verdicts) >= 40
 
 
+# (pattern, text, whether Go's RE2 finds the pattern in the text, as the API server would decide)
+RE2_VERDICTS = [
+    ("^app$", "app", True),
+    ("^app$", "app\n", False),
+    ("[a-z]$", "a\n", False),
+    ("^a|b$", "ax", True),
+    ("^a|b$", "xb\n", False),
+    ("^[$]$", "$", True),
+    (r"^\$$", "$", True),
+    ("^[]$]$", "]", True),
+    ("^[^]]$", "x", True),
+]
+
+
+@pytest.mark.parametrize(("pattern", "text", "re2_matches"), RE2_VERDICTS)
+def test_patterns_match_as_the_api_servers_regexp_engine_does(
+    pattern: str, text: str, re2_matches: bool
+) -> None:
+    check = compile_schema({"type": "string", "pattern": pattern})
+    assert (check(text, "spec.x") is None) is re2_matches
+
+
+# Where the schema check and the models differ on purpose: the check reads values with the JSON
+# types the API server enforces, where pydantic's lax mode would coerce them.
+JSON_TYPED = {
+    "confidence a bool": ("confidence", True),
+    "confidence a numeric string": ("confidence", "0.5"),
+    "quantity a bool": ("workflowRef.resources.limits", {"cpu": True}),
+}
+
+
+@pytest.mark.parametrize(("path", "value"), JSON_TYPED.values(), ids=JSON_TYPED.keys())
+def test_values_of_the_wrong_json_type_are_refused_as_the_api_server_refuses_them(
+    path: str, value: Any
+) -> None:
+    problem = spec_problem(with_change(path, value))
+    assert problem is not None and problem.path.startswith(f"spec.{path}")
+
+
 def test_a_broken_rule_is_explained_with_the_crds_message() -> None:
     problem = spec_problem(with_change("workflowRef.executionEngine", "tekton"))
     assert problem is not None
