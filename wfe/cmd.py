@@ -25,11 +25,13 @@ from wfe.controller.targets import KindNames
 from wfe.runtime.allocator import limit_malloc_arenas
 from wfe.runtime.cache.cache import Cache
 from wfe.runtime.client import ApiError, Client, ConfigError, load_configuration
+from wfe.runtime.client.rest import MIN_IDLE_CONNECTIONS
 from wfe.runtime.log import configure_logging
 from wfe.runtime.manager import Manager, install_signal_handlers
 from wfe.runtime.metrics.auth import DelegatingAuthFilter
 from wfe.runtime.metrics.server import SecureServing
 from wfe.runtime.metrics.tls import CertificateFiles
+from wfe.runtime.record import DEFAULT_SENDERS
 from wfe.startup_retry import retry_transient
 
 EXIT_BAD_CONFIG = 2
@@ -157,6 +159,17 @@ def start_up_checks(client: Client, engines: EngineRegistry | None = None) -> Ki
         ) from err
 
 
+# threads besides the workers that may have a request in flight at once: the Event senders, leader
+# election, the metrics endpoint's TokenReview and SubjectAccessReview
+_OTHER_API_CALLERS = DEFAULT_SENDERS + 3
+
+
+def connections_wanted(config: Config) -> int:
+    """Keep-alive connections to keep per API server: one for each thread that may be waiting on
+    an answer at the same moment, so that none of them pays a TLS handshake at every burst."""
+    return max(MIN_IDLE_CONNECTIONS, config.max_concurrent_reconciles + _OTHER_API_CALLERS)
+
+
 def build_manager(config: Config, client: Client, kinds: KindNames | None = None) -> Manager:
     cache = Cache(client)
     engines = EngineRegistry.of(config.engine_names)
@@ -239,8 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         engines=",".join(config.engine_names),
     )
     try:
+        configuration = load_configuration(config.kubeconfig)
+        configuration.connection_pool_maxsize = connections_wanted(config)
         client = Client(
-            load_configuration(config.kubeconfig),
+            configuration,
             qps=config.kube_api_qps,
             burst=config.kube_api_burst,
         )

@@ -20,6 +20,7 @@ from bench.scale.scrape import (
     CONTROLLER,
     LOCK_CHECK,
     QUEUE_DEPTH,
+    QUEUE_WAIT,
     RECONCILE_TIME,
     STATUS_SYNC,
     Buckets,
@@ -40,7 +41,11 @@ class Flip:
     lock_checks: Buckets  # the controller's histogram over the creates
     reconcile_time: Buckets  # the controller's histogram over the flip
     status_sync: Buckets  # the controller's own sync-latency histogram over the flip
+    queue_wait: Buckets  # the workqueue's time-in-queue histogram over the flip
     controller_cpu_s: float  # over the flip
+    # (verdict issued, seconds after the first verdict; its sync), in the order the verdicts went
+    # out: whether the slow syncs are a stall at one moment or a backlog that builds and drains
+    timeline: tuple[tuple[float, float], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         def buckets(b: Buckets) -> dict[str, float]:
@@ -56,7 +61,9 @@ class Flip:
             "lock_check_buckets": buckets(self.lock_checks),
             "reconcile_time_buckets": buckets(self.reconcile_time),
             "status_sync_buckets": buckets(self.status_sync),
+            "queue_wait_buckets": buckets(self.queue_wait),
             "controller_cpu_s": self.controller_cpu_s,
+            "timeline": [[round(at, 4), round(sync, 4)] for at, sync in self.timeline],
         }
 
 
@@ -101,6 +108,8 @@ def measure(
     # a reconcile is observed in the histograms when it returns, after its status write
     flipped = settled(process)
     issued = {runs[run]: at for run, at in verdicts.issued.items()}
+    synced = {name: observer.phase_seen_at(name, Phase.COMPLETED) - issued[name] for name in names}
+    first = min(issued.values())
     return Flip(
         workflows=len(names),
         pipeline_run_created=Distribution.of(
@@ -108,9 +117,7 @@ def measure(
         ),
         all_running_s=running - creates.first,
         verdicts_issued_s=max(issued.values()) - min(issued.values()),
-        synced=Distribution.of(
-            observer.phase_seen_at(name, Phase.COMPLETED) - issued[name] for name in names
-        ),
+        synced=Distribution.of(synced.values()),
         all_completed_s=finished - verdicts.first,
         lock_checks=buckets_between(before.buckets(LOCK_CHECK), created.buckets(LOCK_CHECK)),
         reconcile_time=buckets_between(
@@ -118,7 +125,11 @@ def measure(
             flipped.buckets(RECONCILE_TIME, controller=CONTROLLER),
         ),
         status_sync=buckets_between(created.buckets(STATUS_SYNC), flipped.buckets(STATUS_SYNC)),
+        queue_wait=buckets_between(
+            created.buckets(QUEUE_WAIT, name=CONTROLLER), flipped.buckets(QUEUE_WAIT, name=CONTROLLER)
+        ),
         controller_cpu_s=cpu,
+        timeline=tuple(sorted((issued[name] - first, synced[name]) for name in names)),
     )
 
 

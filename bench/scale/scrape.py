@@ -15,6 +15,7 @@ RECONCILE_TIME = "controller_runtime_reconcile_time_seconds"
 ACTIVE_WORKERS = "controller_runtime_active_workers"
 QUEUE_DEPTH = "workqueue_depth"
 QUEUE_ADDS = "workqueue_adds_total"
+QUEUE_WAIT = "workqueue_queue_duration_seconds"
 LOCK_CHECK = "workflowexecution_resource_lock_check_duration_seconds"
 STATUS_SYNC = "workflowexecution_status_sync_latency_seconds"
 

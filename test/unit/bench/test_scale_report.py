@@ -44,6 +44,7 @@ def scale_results(
             lock_checks={0.001: lock_within * checks, 0.0025: checks, math.inf: checks},
             reconcile_time={0.005: 900.0, 0.01: 1000.0, math.inf: 1000.0},
             status_sync={1.0: 1000.0, math.inf: 1000.0},
+            queue_wait={0.01: 1500.0, math.inf: 2000.0},
             controller_cpu_s=10.0,
         ),
         rss_mib_after_flip=85.0,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from wfe.cmd import EXIT_BAD_CONFIG, main
+from wfe.cmd import EXIT_BAD_CONFIG, connections_wanted, main
 from wfe.config import ConfigurationError, parse
+from wfe.runtime.record import DEFAULT_SENDERS
 
 
 def test_defaults_match_the_spec() -> None:
@@ -171,3 +172,12 @@ def test_the_engines_flag_knows_every_engine_module() -> None:
     from wfe.controller.engines import KNOWN_ENGINES
 
     assert set(_ENGINE_NAMES) == set(KNOWN_ENGINES)
+
+
+@pytest.mark.parametrize("workers", [1, 4, 16, 64])
+def test_the_client_keeps_a_connection_for_every_thread_that_may_wait_on_the_api(
+    workers: int,
+) -> None:
+    config = parse(["--max-concurrent-reconciles", str(workers)], environ={})
+    callers = workers + DEFAULT_SENDERS + 1  # the workers, the Event senders, leader election
+    assert connections_wanted(config) >= callers

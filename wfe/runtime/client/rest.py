@@ -80,6 +80,9 @@ DEFAULT_BURST = 1000
 # How long the Authorization header is reused before the configuration is asked again (its
 # refresh hook re-reads a rotating token file or runs an exec plugin when due). A 401 asks at once.
 AUTH_REFRESH_SECONDS = 1.0
+# Idle keep-alive connections kept per API server: client-go's idleConnsPerHost. Each request in
+# flight beyond what the pool keeps costs a TLS handshake on both ends when it starts again.
+MIN_IDLE_CONNECTIONS = 25
 
 
 class Client:
@@ -96,9 +99,9 @@ class Client:
     ):
         if (
             configuration.connection_pool_maxsize is None
-            or configuration.connection_pool_maxsize < 16
+            or configuration.connection_pool_maxsize < MIN_IDLE_CONNECTIONS
         ):
-            configuration.connection_pool_maxsize = 16
+            configuration.connection_pool_maxsize = MIN_IDLE_CONNECTIONS
         self.configuration = configuration
         self.timeout = timeout
         self._host: str = str(configuration.host).rstrip("/")
@@ -493,7 +496,7 @@ def lean_transport(configuration: Configuration) -> Transport | None:
         url.netloc.rpartition("@")[2],
         ssl_context=context,
         server_hostname=getattr(configuration, "tls_server_name", None) or url.hostname,
-        maxsize=max(16, configuration.connection_pool_maxsize or 16),
+        maxsize=max(MIN_IDLE_CONNECTIONS, configuration.connection_pool_maxsize or 0),
     )
 
 

@@ -239,7 +239,7 @@ class Transport:
         *,
         ssl_context: ssl.SSLContext | None,
         server_hostname: str | None = None,
-        maxsize: int = 16,
+        maxsize: int = 25,
     ):
         self._address = address
         self._host_header = host_header.encode("idna")
