@@ -5,7 +5,7 @@ plain-HTTP metrics on loopback, as deployed (4 workers, audit sink none)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -125,6 +125,29 @@ def log_times(log: Path, messages: Sequence[str]) -> dict[str, float]:
             at = _epoch_seconds(stamp)
             if at is not None:
                 found[event] = at
+    return found
+
+
+def log_times_by_name(log: Path, message: str, names: Collection[str]) -> dict[str, float]:
+    """The wall-clock time (epoch seconds) ``message`` first appears in the JSON log for each
+    object of ``names`` (the ``name`` field this controller binds into every reconcile's lines)."""
+    wanted = set(names)
+    found: dict[str, float] = {}
+    if not log.exists():
+        return found
+    needle = f'"{message}"'
+    for line in log.read_text(errors="replace").splitlines():
+        if needle not in line or not line.startswith("{"):
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        name = entry.get("name")
+        if entry.get("msg", entry.get("event")) == message and name in wanted:
+            at = _epoch_seconds(entry.get("ts"))
+            if at is not None and name not in found:
+                found[name] = at
     return found
 
 

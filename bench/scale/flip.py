@@ -15,6 +15,7 @@ from bench.controller_process import ControllerProcess
 from bench.errors import BenchError, ProgressTimeoutError
 from bench.load_process import LoadProcess
 from bench.observer import TERMINAL, Observer
+from bench.scale.controller import log_times_by_name
 from bench.scale.scrape import (
     ACTIVE_WORKERS,
     CONTROLLER,
@@ -37,6 +38,10 @@ class Flip:
     all_running_s: float  # first create issued → every one seen Running
     verdicts_issued_s: float  # first → last Succeeded write issued by the load process
     synced: Distribution  # Succeeded write issued → seen Completed
+    # Succeeded write issued → the controller's Completed status write returned (from its log):
+    # the controller's share of the sync; the rest is the API server's watch delivery. None when
+    # the controller does not log it (the Go peer)
+    written: Distribution | None
     all_completed_s: float  # first Succeeded write issued → every one seen Completed
     lock_checks: Buckets  # the controller's histogram over the creates
     reconcile_time: Buckets  # the controller's histogram over the flip
@@ -57,6 +62,7 @@ class Flip:
             "all_running_s": self.all_running_s,
             "verdicts_issued_s": self.verdicts_issued_s,
             "synced": self.synced.as_dict(),
+            "written": self.written.as_dict() if self.written else None,
             "all_completed_s": self.all_completed_s,
             "lock_check_buckets": buckets(self.lock_checks),
             "reconcile_time_buckets": buckets(self.reconcile_time),
@@ -67,6 +73,7 @@ class Flip:
         }
 
 
+COMPLETED_LOG = "workflow completed"  # logged once the Completed status write returned
 CREATE_THREADS = 4  # as the RemediationOrchestrator's workers might
 VERDICT_THREADS = 8  # "as fast as a load process can": more writers than the controller's workers
 
@@ -98,6 +105,7 @@ def measure(
         runs = {observer.pipeline_run_of(name): name for name in names}
         cpu_before = process.cpu_seconds()
         verdicts = load.succeed(observer.execution_namespace, list(runs), VERDICT_THREADS)
+        wall_minus_monotonic = time.time() - time.monotonic()
     finally:
         load.stop()
     finished = observer.wait_for_phases(
@@ -110,6 +118,12 @@ def measure(
     issued = {runs[run]: at for run, at in verdicts.issued.items()}
     synced = {name: observer.phase_seen_at(name, Phase.COMPLETED) - issued[name] for name in names}
     first = min(issued.values())
+    logged = log_times_by_name(process.log_path, COMPLETED_LOG, names)
+    written = (
+        Distribution.of(logged[n] - wall_minus_monotonic - issued[n] for n in names)
+        if len(logged) == len(names)
+        else None
+    )
     return Flip(
         workflows=len(names),
         pipeline_run_created=Distribution.of(
@@ -118,6 +132,7 @@ def measure(
         all_running_s=running - creates.first,
         verdicts_issued_s=max(issued.values()) - min(issued.values()),
         synced=Distribution.of(synced.values()),
+        written=written,
         all_completed_s=finished - verdicts.first,
         lock_checks=buckets_between(before.buckets(LOCK_CHECK), created.buckets(LOCK_CHECK)),
         reconcile_time=buckets_between(
@@ -126,7 +141,8 @@ def measure(
         ),
         status_sync=buckets_between(created.buckets(STATUS_SYNC), flipped.buckets(STATUS_SYNC)),
         queue_wait=buckets_between(
-            created.buckets(QUEUE_WAIT, name=CONTROLLER), flipped.buckets(QUEUE_WAIT, name=CONTROLLER)
+            created.buckets(QUEUE_WAIT, name=CONTROLLER),
+            flipped.buckets(QUEUE_WAIT, name=CONTROLLER),
         ),
         controller_cpu_s=cpu,
         timeline=tuple(sorted((issued[name] - first, synced[name]) for name in names)),

@@ -151,7 +151,7 @@ def _sync_row(refs: References, ours: Flip, target: float) -> ReferenceRow:
     return ReferenceRow(
         f"sync p50 / p95 / p99, {ours.workflows:,} flipped at once, 4 workers",
         f"p99 < {target:g} s",
-        _quantiles(ours.synced),
+        _flip_text(ours),
         NOT_APPLICABLE if peer is None else _quantiles(peer.synced),
         ratio(ours.synced.p99, peer.synced.p99 if peer else None),
         NOT_APPLICABLE if bare is None else _floor_text(bare),
@@ -176,12 +176,18 @@ def _more_workers_row(refs: References, ours_default: Flip, target: float) -> Re
     return ReferenceRow(
         f"sync p50 / p95 / p99, ours with {workers} workers (ratio: against ours with 4)",
         f"p99 < {target:g} s",
-        _quantiles(more.synced),
+        _flip_text(more),
         NOT_APPLICABLE,
         f"{more.synced.p99 / ours_default.synced.p99:.2f}x ours with 4",
         NOT_APPLICABLE if bare is None else _floor_text(bare),
         reading(more.synced.p99 < target, None, None if bare is None else bare.synced.p99 < target),
     )
+
+
+def _flip_text(flip: Flip) -> str:
+    if flip.written is None:
+        return _quantiles(flip.synced)
+    return f"{_quantiles(flip.synced)} (status write returned p99 {seconds(flip.written.p99)})"
 
 
 def _floor_text(bare: FloorFlip) -> str:

@@ -126,3 +126,16 @@ def test_phases_are_read_from_rfc3339_and_epoch_stamps(tmp_path: Path) -> None:
     )
     found = controller.log_times(log, ["Starting EventSource", "Starting workers", "other"])
     assert found == {"Starting EventSource": 1796058001.5, "Starting workers": 1796058002.25}
+
+
+def test_the_completed_writes_are_read_back_per_workflow_execution(tmp_path: Path) -> None:
+    log = tmp_path / "controller.log"
+    log.write_text(
+        '{"ts": "2026-12-01T05:00:01.500000Z", "msg": "workflow completed", "name": "flip-1"}\n'
+        '{"ts": "2026-12-01T05:00:02Z", "msg": "workflow completed", "name": "flip-1"}\n'
+        '{"ts": "2026-12-01T05:00:03Z", "msg": "lock released", "name": "flip-2"}\n'
+        'not json "workflow completed"\n'
+        '{"ts": "2026-12-01T05:00:04Z", "msg": "workflow completed", "name": "other-1"}\n'
+    )
+    found = controller.log_times_by_name(log, "workflow completed", ["flip-1", "flip-2"])
+    assert found == {"flip-1": 1796101201.5}

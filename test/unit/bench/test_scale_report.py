@@ -40,6 +40,7 @@ def scale_results(
             all_running_s=20.0,
             verdicts_issued_s=2.0,
             synced=Distribution.of([0.1] * 98 + [sync_p99] * 2),
+            written=Distribution.of([0.05] * 99 + [0.3]),
             all_completed_s=5.0,
             lock_checks={0.001: lock_within * checks, 0.0025: checks, math.inf: checks},
             reconcile_time={0.005: 900.0, 0.01: 1000.0, math.inf: 1000.0},
