@@ -11,6 +11,8 @@ BENCH_PEERS_SIZE ?= moderate
 SCALE_SIZE ?= full
 SCALE_PEERS ?=
 SOAK_MINUTES ?= 30
+FLIPS_WORKERS ?= 16
+FLIPS_REPEATS ?= 3
 FAULTS_SIZE ?= reduced
 
 .PHONY: help
@@ -114,6 +116,10 @@ bench-peers: venv envtest ## The same side by side with the Go controller-runtim
 .PHONY: bench-scale
 bench-scale: venv envtest ## Scale: 10,000 WFEs (cold start, RSS, lock check), 1,000 flipped at once (SCALE_SIZE=full|smoke; SCALE_PEERS=1: + Go peer, more workers, bare-client floor)
 	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m bench.scale --size $(SCALE_SIZE) --out bench/out $(if $(SCALE_PEERS),--peers)
+
+.PHONY: bench-flips
+bench-flips: venv envtest ## The 1,000-flip repeated, ours and the bare client in turns (FLIPS_WORKERS=16, FLIPS_REPEATS=3)
+	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m bench.flips --workers $(FLIPS_WORKERS) --repeats $(FLIPS_REPEATS) --out bench/out
 
 .PHONY: bench-soak
 bench-soak: venv envtest ## Soak: a steady trickle for SOAK_MINUTES (30), the controller's RSS and open files over time
