@@ -31,7 +31,6 @@ from wfe.runtime.manager import Manager, install_signal_handlers
 from wfe.runtime.metrics.auth import DelegatingAuthFilter
 from wfe.runtime.metrics.server import SecureServing
 from wfe.runtime.metrics.tls import CertificateFiles
-from wfe.runtime.record import DEFAULT_SENDERS
 from wfe.startup_retry import retry_transient
 
 EXIT_BAD_CONFIG = 2
@@ -159,9 +158,9 @@ def start_up_checks(client: Client, engines: EngineRegistry | None = None) -> Ki
         ) from err
 
 
-# threads besides the workers that may have a request in flight at once: the Event senders, leader
+# threads besides the workers that may have a request in flight at once: the Event sender, leader
 # election, the metrics endpoint's TokenReview and SubjectAccessReview
-_OTHER_API_CALLERS = DEFAULT_SENDERS + 3
+_OTHER_API_CALLERS = 4
 
 
 def connections_wanted(config: Config) -> int:

@@ -1,15 +1,15 @@
 """Kubernetes Event recorder with client-go's correlation: repeats bump ``count``, spam is throttled.
 
-``event()`` never blocks and never raises: it queues the event for a background sender thread
-(a full queue drops the event, as client-go does). A few senders share the objects out (one
-object's events always go through the same sender, in order). The sender keys each event by its
-source,
+``event()`` never blocks and never raises: it queues the event for one background sender thread,
+as client-go's broadcaster does, so Events never compete with the reconciles for the API server
+more than one request at a time; a full queue (client-go's 2,000) drops the event, as client-go
+does. The sender keys each event by its source,
 involved object, type, reason and message; an event seen before is PATCHed (count + 1,
 lastTimestamp) instead of created again, and recreated if it has since been deleted. A token
 bucket per involved object (burst 25, one more every 5 minutes) stops a hot loop from flooding the
 API server.
 
-Both caches are LRUs of client-go's size (4,096 keys, shared out among the senders) and hold a 128-bit digest of each key rather
+Both caches are LRUs of client-go's size (4,096 keys) and hold a 128-bit digest of each key rather
 than its strings (source, the involved object's reference, the message): ~0.4 KiB less per entry,
 1.7 MiB once both are full, which they are after minutes on a busy cluster. A token bucket that has
 refilled to its burst behaves exactly like no bucket at all, so such buckets leave the spam filter:
@@ -23,7 +23,6 @@ import queue
 import random
 import threading
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,8 +39,12 @@ EventType = Literal["Normal", "Warning"]
 EVENT_TYPES: frozenset[str] = frozenset(("Normal", "Warning"))
 
 DEFAULT_COMPONENT = "workflowexecution-controller"
-MAX_QUEUED_EVENTS = 1000  # client-go's maxQueuedEvents
-DEFAULT_SENDERS = 4
+# What client-go holds before it drops: maxQueuedEvents (1,000) in the broadcaster's channel, and as
+# many again in the channel of the watcher that writes to the API server (DropIfChannelFull). One
+# sender writes ~30 Events/s when the API server answers in ~30 ms; a flip of 1,000 completions at
+# once left ~1,550 waiting, and a queue of 1,000 dropped 550 of them (docs/performance.md, "Events
+# in a burst").
+MAX_QUEUED_EVENTS = 2000
 CORRELATION_CACHE_SIZE = 4096  # client-go's maxLruCacheEntries
 SPAM_BURST = 25  # client-go's defaultSpamBurst
 SPAM_REFILL_SECONDS = 300.0  # client-go's defaultSpamQPS = 1/300
@@ -107,12 +110,11 @@ class SpamFilter:
         burst: int = SPAM_BURST,
         refill_seconds: float = SPAM_REFILL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
-        cache_size: int = CORRELATION_CACHE_SIZE,
     ):
         self._burst = burst
         self._refill_seconds = refill_seconds
         self._clock = clock
-        self._buckets: _LRU[bytes, _Bucket] = _LRU(cache_size)
+        self._buckets: _LRU[bytes, _Bucket] = _LRU(CORRELATION_CACHE_SIZE)
 
     def allow(self, key: tuple[str, ...]) -> bool:
         now = self._clock()
@@ -166,15 +168,7 @@ class _Recorded:
 
 
 class EventRecorder:
-    """Records core/v1 Events about objects, on behalf of ``component``.
-
-    ``senders`` threads write to the API server side by side, each for its own share of the
-    involved objects (by UID), so one object's events keep their order and its correlation and
-    spam state live in one place. client-go writes with one goroutine; a Python thread waiting for
-    its answers writes a few times slower, and one sender dropped most of the Events of a burst of
-    1,000 completions (docs/performance.md, "Events in a burst"). The queue (``queue_size``) and
-    the correlation caches are shared out among the senders, so the totals stay client-go's.
-    """
+    """Records core/v1 Events about objects, on behalf of ``component``."""
 
     def __init__(
         self,
@@ -182,31 +176,22 @@ class EventRecorder:
         component: str = DEFAULT_COMPONENT,
         host: str | None = None,
         *,
-        senders: int = DEFAULT_SENDERS,
         queue_size: int = MAX_QUEUED_EVENTS,
+        spam_filter: SpamFilter | None = None,
         retry_delay: float = 1.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
-        if senders < 1:
-            raise ValueError(f"an event recorder needs at least one sender, not {senders}")
+        self._client = client
         self._component = component
+        self._host = host or ""
         self._now = now
+        self._retry_delay = retry_delay
+        self._queue: queue.Queue[_Pending | threading.Event | None] = queue.Queue(queue_size)
+        self._spam_filter = spam_filter or SpamFilter()
+        self._recorded: _LRU[bytes, _Recorded] = _LRU(CORRELATION_CACHE_SIZE)
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        source = _Source(component, host or "")
-        cache_size = max(1, CORRELATION_CACHE_SIZE // senders)
-        self._senders = [
-            _Sender(
-                client,
-                source,
-                f"event-recorder-{component}-{index}",
-                queue_size=max(1, -(-queue_size // senders)),
-                spam_filter=SpamFilter(cache_size=cache_size),
-                cache_size=cache_size,
-                retry_delay=retry_delay,
-                stopping=self._stopping,
-            )
-            for index in range(senders)
-        ]
 
     def event(self, obj: Object, type: EventType, reason: str, message: str) -> None:
         """Queue an Event about ``obj`` (a Kubernetes object as a dict). Never blocks or raises."""
@@ -226,106 +211,47 @@ class EventRecorder:
         if self._stopping.is_set():
             log.warning("event recorder stopped: dropping event", reason=reason, **_ref(involved))
             return
-        pending = _Pending(involved, event_type, reason, message, self._now())
-        self._sender_for(involved).put(pending)
-
-    def _sender_for(self, involved: dict[str, str]) -> _Sender:
-        identity = involved.get("uid") or f"{involved.get('namespace')}/{involved['name']}"
-        return self._senders[zlib.crc32(identity.encode()) % len(self._senders)]
+        self._ensure_started()
+        try:
+            self._queue.put_nowait(_Pending(involved, event_type, reason, message, self._now()))
+        except queue.Full:
+            log.warning("event queue full: dropping event", reason=reason, **_ref(involved))
 
     def flush(self, timeout: float) -> bool:
         """Wait until every event queued so far has been sent (or given up on)."""
-        deadline = time.monotonic() + timeout
-        marks = [sender.mark(timeout) for sender in self._senders]
-        for mark in marks:
-            if mark is None or not mark.wait(max(0.0, deadline - time.monotonic())):
-                return False
-        return True
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Send what is queued (one attempt each) within ``timeout``, then stop the senders."""
-        self._stopping.set()
-        deadline = time.monotonic() + timeout
-        for sender in self._senders:
-            sender.close(max(0.0, deadline - time.monotonic()))
-        for sender in self._senders:
-            sender.join(max(0.0, deadline - time.monotonic()))
-
-
-@dataclass(frozen=True, slots=True)
-class _Source:
-    component: str
-    host: str
-
-
-class _Sender:
-    """One sender thread and the state of the objects it writes for: the correlation cache (what
-    the API server holds for each aggregated event) and the spam filter."""
-
-    def __init__(
-        self,
-        client: Client,
-        source: _Source,
-        name: str,
-        *,
-        queue_size: int,
-        spam_filter: SpamFilter,
-        cache_size: int,
-        retry_delay: float,
-        stopping: threading.Event,
-    ):
-        self._client = client
-        self._source = source
-        self._name = name
-        self._retry_delay = retry_delay
-        self._stopping = stopping
-        self._queue: queue.Queue[_Pending | threading.Event | None] = queue.Queue(queue_size)
-        self._spam_filter = spam_filter
-        self._recorded: _LRU[bytes, _Recorded] = _LRU(cache_size)
-        self._start_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def put(self, pending: _Pending) -> None:
-        self._ensure_started()
-        try:
-            self._queue.put_nowait(pending)
-        except queue.Full:
-            log.warning(
-                "event queue full: dropping event", reason=pending.reason, **_ref(pending.involved)
-            )
-
-    def mark(self, timeout: float) -> threading.Event | None:
-        """An event set once everything queued before it has been handled; None if the queue
-        stayed full for ``timeout``."""
-        done = threading.Event()
         if self._thread is None:
-            done.set()
-            return done
+            return True
+        done = threading.Event()
         try:
             self._queue.put(done, timeout=timeout)
         except queue.Full:
-            return None
-        return done
+            return False
+        return done.wait(timeout)
 
-    def close(self, timeout: float) -> None:
-        if self._thread is None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Send what is queued (one attempt each) within ``timeout``, then stop the sender thread."""
+        self._stopping.set()
+        thread = self._thread
+        if thread is None:
             return
         try:
             self._queue.put(None, timeout=timeout)
         except queue.Full:
             log.warning("event queue still full at shutdown: dropping the rest")
+            return
+        thread.join(timeout)
 
-    def join(self, timeout: float) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+    # --- sender thread ---------------------------------------------------------------------------
 
     def _ensure_started(self) -> None:
         with self._start_lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+                self._thread = threading.Thread(
+                    target=self._send_loop, name=f"event-recorder-{self._component}", daemon=True
+                )
                 self._thread.start()
 
-    def _loop(self) -> None:
+    def _send_loop(self) -> None:
         while True:
             item = self._queue.get()
             if item is None:
@@ -340,7 +266,7 @@ class _Sender:
 
     def _record(self, pending: _Pending) -> None:
         involved = pending.involved
-        source = (self._source.component, self._source.host)
+        source = (self._component, self._host)
         object_key = (
             *source,
             *(involved.get(field, "") for field in ("kind", "namespace", "name", "uid")),
@@ -378,9 +304,9 @@ class _Sender:
     def _create(
         self, pending: _Pending, name: str, namespace: str, count: int, first_timestamp: str
     ) -> _Recorded:
-        source = {"component": self._source.component}
-        if self._source.host:
-            source["host"] = self._source.host
+        source = {"component": self._component}
+        if self._host:
+            source["host"] = self._host
         body: Object = {
             "apiVersion": "v1",
             "kind": "Event",
@@ -390,8 +316,8 @@ class _Sender:
             "reason": pending.reason,
             "message": pending.message,
             "source": source,
-            "reportingComponent": self._source.component,
-            "reportingInstance": self._source.host,
+            "reportingComponent": self._component,
+            "reportingInstance": self._host,
             "firstTimestamp": first_timestamp,
             "lastTimestamp": _meta_time(pending.timestamp),
             "count": count,

@@ -10,7 +10,6 @@ import pytest
 
 from wfe.cmd import EXIT_BAD_CONFIG, connections_wanted, main
 from wfe.config import ConfigurationError, parse
-from wfe.runtime.record import DEFAULT_SENDERS
 
 
 def test_defaults_match_the_spec() -> None:
@@ -179,5 +178,5 @@ def test_the_client_keeps_a_connection_for_every_thread_that_may_wait_on_the_api
     workers: int,
 ) -> None:
     config = parse(["--max-concurrent-reconciles", str(workers)], environ={})
-    callers = workers + DEFAULT_SENDERS + 1  # the workers, the Event senders, leader election
+    callers = workers + 2  # the workers, the Event sender, leader election
     assert connections_wanted(config) >= callers

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from wfe.runtime.client import ApiError, Client, Resource
-from wfe.runtime.record import EventRecorder, SpamFilter, key_digest
+from wfe.runtime.record import MAX_QUEUED_EVENTS, EventRecorder, SpamFilter, key_digest
 
 WFE = {
     "apiVersion": "kubernaut.ai/v1alpha1",
@@ -36,45 +36,30 @@ class FakeEventApi:
         self.failures: list[ApiError] = []
         self.gate = threading.Event()
         self.gate.set()
-        self.changed = threading.Condition()
-        self.waiting = 0  # writers held at the gate
-        self.written: list[str] = []  # the messages of the Events created, in order
 
     def create(self, resource: Resource, body: dict[str, Any], namespace: str) -> dict[str, Any]:
         self._enter()
-        with self.changed:
-            self.creates += 1
-            key = (namespace, body["metadata"]["name"])
-            if key in self.events:
-                raise ApiError(409, "AlreadyExists", "exists")
-            self.events[key] = copy.deepcopy(body)
-            self.written.append(body["message"])
-            return copy.deepcopy(body)
+        self.creates += 1
+        key = (namespace, body["metadata"]["name"])
+        if key in self.events:
+            raise ApiError(409, "AlreadyExists", "exists")
+        self.events[key] = copy.deepcopy(body)
+        return copy.deepcopy(body)
 
     def patch(
         self, resource: Resource, name: str, patch: dict[str, Any], namespace: str
     ) -> dict[str, Any]:
         self._enter()
-        with self.changed:
-            self.patches += 1
-            if (namespace, name) not in self.events:
-                raise ApiError(404, "NotFound", "gone")
-            self.events[namespace, name].update(patch)
-            return copy.deepcopy(self.events[namespace, name])
+        self.patches += 1
+        if (namespace, name) not in self.events:
+            raise ApiError(404, "NotFound", "gone")
+        self.events[namespace, name].update(patch)
+        return copy.deepcopy(self.events[namespace, name])
 
     def _enter(self) -> None:
-        with self.changed:
-            self.waiting += 1
-            self.changed.notify_all()
         assert self.gate.wait(10)
-        with self.changed:
-            self.waiting -= 1
-            if self.failures:
-                raise self.failures.pop(0)
-
-    def wait_for_waiting(self, writers: int) -> bool:
-        with self.changed:
-            return self.changed.wait_for(lambda: self.waiting >= writers, timeout=5)
+        if self.failures:
+            raise self.failures.pop(0)
 
     def only_event(self) -> dict[str, Any]:
         assert len(self.events) == 1, self.events
@@ -216,37 +201,18 @@ def test_a_full_queue_drops_events_instead_of_blocking_the_caller(api: FakeEvent
     assert 1 <= api.creates <= 2  # the one in flight, maybe one queued; the rest were dropped
 
 
-def test_events_about_different_objects_are_written_side_by_side(api: FakeEventApi) -> None:
+def test_the_queue_holds_what_client_go_holds_before_it_drops(api: FakeEventApi) -> None:
     fake_client: Client = api  # type: ignore[assignment]
-    recorder = EventRecorder(fake_client, senders=4)
-    api.gate.clear()  # every write waits: the writers pile up at the gate
-    for index in range(16):
+    recorder = EventRecorder(fake_client)
+    api.gate.clear()  # the sender blocks inside its first write; the rest wait in the queue
+    for index in range(MAX_QUEUED_EVENTS + 10):
         recorder.event(other(f"uid-{index}"), "Normal", "WorkflowCompleted", "done")
-    assert api.wait_for_waiting(4), f"only {api.waiting} write(s) in flight"
     api.gate.set()
-    assert recorder.flush(5)
+    assert recorder.flush(10)
     recorder.stop(5)
-    assert api.creates == 16
-
-
-def test_one_objects_events_are_written_in_the_order_they_came(api: FakeEventApi) -> None:
-    fake_client: Client = api  # type: ignore[assignment]
-    recorder = EventRecorder(fake_client, senders=4)
-    api.gate.clear()
-    for index in range(5):
-        recorder.event(WFE, "Normal", "Progress", f"step {index}")
-    assert api.wait_for_waiting(1)
-    recorder.event(other("uid-2"), "Normal", "Progress", "elsewhere")  # may join: another sender
-    api.gate.set()
-    assert recorder.flush(5)
-    recorder.stop(5)
-    assert [m for m in api.written if m.startswith("step")] == [f"step {i}" for i in range(5)]
-
-
-def test_a_recorder_needs_a_sender(api: FakeEventApi) -> None:
-    fake_client: Client = api  # type: ignore[assignment]
-    with pytest.raises(ValueError, match="at least one sender"):
-        EventRecorder(fake_client, senders=0)
+    # the one in flight, and the queue full: the last ~9 were dropped
+    assert MAX_QUEUED_EVENTS <= api.creates <= MAX_QUEUED_EVENTS + 1
+    assert MAX_QUEUED_EVENTS == 2000  # client-go: 1,000 in the broadcaster + 1,000 for the sink
 
 
 def test_spam_filter_allows_a_burst_then_one_per_refill_period() -> None:
