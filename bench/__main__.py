@@ -11,18 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import traceback
 from pathlib import Path
 
 from bench import plot, report
 from bench.affinity import allowed_cpus
 from bench.arguments import comma_separated
+from bench.cli import run_and_report
 from bench.run import load_results, run
 from bench.settings import ALL_SETTINGS, SHARED
 from bench.sizes import SIZES
 from bench.systems import PEERS, PYTHON
-
-EXIT_ERROR = 1
 
 
 def progress(message: str) -> None:
@@ -76,18 +74,15 @@ def main(argv: list[str] | None = None) -> int:
         f"size {size.name}, {repeats} repeat(s), {', '.join(systems)}, {', '.join(args.settings)}; "
         f"controller logs in {out / 'logs'}"
     )
-    try:
-        results = run(
+    return run_and_report(
+        "bench",
+        lambda: run(
             size, progress, systems=systems, settings=args.settings, repeats=repeats, out=out
-        )
-    except Exception:
-        traceback.print_exc()
-        print("bench: failed (everything started was torn down)", file=sys.stderr)
-        return EXIT_ERROR
-    text = report.write(results, out, plot.draw(results, out))
-    progress(f"report in {out / 'report.md'} and {out / 'report.json'}")
-    print(text)
-    return 0
+        ),
+        lambda results: report.write(results, out, plot.draw(results, out)),
+        (out / "report.md", out / "report.json"),
+        progress,
+    )
 
 
 if __name__ == "__main__":

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from pathlib import Path
 
-from bench.errors import unwind_on_sigterm
+from bench.cli import run_and_report
 from bench.scale import repeated_flips
 from bench.scale.repeated_flips import FlipsSettings
 from bench.scale.sizes import SCALE_SIZES
 from wfe.runtime.log import configure_logging
-
-EXIT_ERROR = 1
 
 
 def progress(message: str) -> None:
@@ -55,17 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     configure_logging("warning", "console")
     progress(f"{settings.flips} flips of {settings.size.flip:,}; report in {args.out}")
-    unwind_on_sigterm()
-    try:
-        results = repeated_flips.run(settings, args.out, progress)
-    except Exception:
-        traceback.print_exc()
-        print("bench.flips: failed (everything started was torn down)", file=sys.stderr)
-        return EXIT_ERROR
-    main_table = repeated_flips.write(results, args.out)
-    progress(f"report in {args.out / 'flips.md'} and {args.out / 'flips.json'}")
-    print(main_table)
-    return 0
+    return run_and_report(
+        "bench.flips",
+        lambda: repeated_flips.run(settings, args.out, progress),
+        lambda results: repeated_flips.write(results, args.out),
+        (args.out / "flips.md", args.out / "flips.json"),
+        progress,
+    )
 
 
 if __name__ == "__main__":

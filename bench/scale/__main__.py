@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from pathlib import Path
 
 from bench.arguments import comma_separated
-from bench.errors import unwind_on_sigterm
+from bench.cli import run_and_report
 from bench.scale import report
 from bench.scale.references import MORE_WORKERS, ReferenceOptions
 from bench.scale.run import run
 from bench.scale.sizes import SCALE_SIZES
 from wfe.runtime.log import configure_logging
 
-EXIT_ERROR = 1
 REFERENCES = ("peer", "workers", "floor")
 
 
@@ -69,17 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     configure_logging("warning", "console")  # the harness's own informers: quiet
     progress(f"size {size.name}; controller log in {out / 'controller.log'}")
-    unwind_on_sigterm()
-    try:
-        results = run(size, out, progress, options)
-    except Exception:
-        traceback.print_exc()
-        print("bench.scale: failed (everything started was torn down)", file=sys.stderr)
-        return EXIT_ERROR
-    main_table = report.write(results, out)
-    progress(f"report in {out / 'scale.md'} and {out / 'scale.json'}")
-    print(main_table)
-    return 0
+    return run_and_report(
+        "bench.scale",
+        lambda: run(size, out, progress, options),
+        lambda results: report.write(results, out),
+        (out / "scale.md", out / "scale.json"),
+        progress,
+    )
 
 
 if __name__ == "__main__":

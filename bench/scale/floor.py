@@ -104,7 +104,7 @@ def measure_flip(
     items = [
         Seeded(name, RUNNING, target, 0.0) for name, target in zip(names, targets, strict=True)
     ]
-    load.in_child(load.seed, str(kubeconfig), observer.namespace, as_dicts, items, captured_at)
+    load.seed_in_child(kubeconfig, observer.namespace, templates, items, captured_at)
     observer.wait_for_phases(
         names, [Phase.RUNNING], timeout, "every floor WorkflowExecution Running"
     )

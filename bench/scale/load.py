@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from bench.errors import BenchError
@@ -31,6 +32,19 @@ def in_child(function: Callable[..., T], *args: Any) -> T:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         return pool.submit(function, *args).result()
+
+
+def seed_in_child(
+    kubeconfig: Path,
+    namespace: str,
+    templates: Mapping[str, Template],
+    items: Sequence[Seeded],
+    captured_at: float,
+) -> tuple[float, int]:
+    """``seed`` in a process of its own (plain arguments across): the harness's interpreter stays
+    out of the seeding, and the seeding out of the harness's."""
+    as_dicts = {kind: template.as_dict() for kind, template in templates.items()}
+    return in_child(seed, str(kubeconfig), namespace, as_dicts, list(items), captured_at)
 
 
 def seed(

@@ -30,7 +30,6 @@ from bench.observer import Observer
 from bench.scale import capture, cold_start, controller, flip, floor, load, seed
 from bench.scale.run import EXECUTION_NAMESPACE, NAMESPACE
 from bench.scale.sizes import SCALE_SIZES, ScaleSize
-from bench.scale.templates import Template
 from bench.stats import Distribution
 
 Progress = Callable[[str], None]
@@ -105,13 +104,8 @@ def run(settings: FlipsSettings, out: Path, progress: Progress) -> FlipsResults:
             admin, plane.kubeconfig, EXECUTION_NAMESPACE, out / "controller-templates.log"
         )
         plan = seed.plan(size.workflow_executions)
-        seconds, _ = load.in_child(
-            load.seed,
-            str(plane.kubeconfig),
-            NAMESPACE,
-            {kind: template.as_dict() for kind, template in templates.items()},
-            list(plan.items),
-            captured_at,
+        seconds, _ = load.seed_in_child(
+            plane.kubeconfig, NAMESPACE, templates, plan.items, captured_at
         )
         progress(f"seeded {len(plan.items)} WorkflowExecutions in {seconds:.1f}s")
         targets = plan.free_targets(size.flip * (settings.flips + 1))
@@ -120,16 +114,28 @@ def run(settings: FlipsSettings, out: Path, progress: Progress) -> FlipsResults:
         teardown.callback(observer.stop)
         observer.start()
         cached = len(plan.items)
-        warm_up = _bare_flip(
-            observer,
-            plane.kubeconfig,
-            templates,
-            captured_at,
-            chunks.pop(0),
-            settings,
-            0,
-            max(settings.workers),
-        )
+
+        def bare_flip(repeat: int, workers: int) -> OneFlip:
+            flipped = floor.measure_flip(
+                observer,
+                plane.kubeconfig,
+                templates,
+                captured_at,
+                chunks.pop(0),
+                size.wait_timeout,
+                workers,
+                prefix=f"r{repeat}f{workers}",
+            )
+            return OneFlip(
+                "bare client",
+                workers,
+                repeat,
+                flipped.synced,
+                flipped.written,
+                flipped.verdicts_issued_s,
+            )
+
+        warm_up = bare_flip(0, max(settings.workers))
         cached += size.flip
         progress(f"warm-up: {_line(warm_up)}")
         flips: list[OneFlip] = []
@@ -162,46 +168,10 @@ def run(settings: FlipsSettings, out: Path, progress: Progress) -> FlipsResults:
                 progress(_line(flips[-1]))
                 if not settings.floor:
                     continue
-                flips.append(
-                    _bare_flip(
-                        observer,
-                        plane.kubeconfig,
-                        templates,
-                        captured_at,
-                        chunks.pop(0),
-                        settings,
-                        repeat,
-                        workers,
-                    )
-                )
+                flips.append(bare_flip(repeat, workers))
                 cached += size.flip
                 progress(_line(flips[-1]))
     return FlipsResults(settings, setting, tuple(flips), warm_up)
-
-
-def _bare_flip(
-    observer: Observer,
-    kubeconfig: Path,
-    templates: dict[str, Template],
-    captured_at: float,
-    targets: list[str],
-    settings: FlipsSettings,
-    repeat: int,
-    workers: int,
-) -> OneFlip:
-    bare = floor.measure_flip(
-        observer,
-        kubeconfig,
-        templates,
-        captured_at,
-        targets,
-        settings.size.wait_timeout,
-        workers,
-        prefix=f"r{repeat}f{workers}",
-    )
-    return OneFlip(
-        "bare client", workers, repeat, bare.synced, bare.written, bare.verdicts_issued_s
-    )
 
 
 def _line(f: OneFlip) -> str:

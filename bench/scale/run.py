@@ -101,13 +101,8 @@ def run(
         progress(f"templates taken in {time.monotonic() - began:.1f}s")
 
         plan = seed.plan(size.workflow_executions)
-        seconds, writes = load.in_child(
-            load.seed,
-            str(plane.kubeconfig),
-            NAMESPACE,
-            {kind: template.as_dict() for kind, template in templates.items()},
-            list(plan.items),
-            captured_at,
+        seconds, writes = load.seed_in_child(
+            plane.kubeconfig, NAMESPACE, templates, plan.items, captured_at
         )
         seeding = Seeding(
             {kind: plan.count(kind) for kind in templates}, plan.targets, seconds, writes

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from pathlib import Path
 
-from bench.errors import unwind_on_sigterm
+from bench.cli import run_and_report
 from bench.scale import soak_report
 from bench.scale.soak import SoakSettings, run
 from wfe.runtime.log import configure_logging
-
-EXIT_ERROR = 1
 
 
 def progress(message: str) -> None:
@@ -63,17 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     configure_logging("warning", "console")
     progress(f"{settings.minutes:g} min at {settings.rate_per_s:g}/s; report in {args.out}")
-    unwind_on_sigterm()
-    try:
-        results = run(settings, args.out, progress)
-    except Exception:
-        traceback.print_exc()
-        print("bench.soak: failed (everything started was torn down)", file=sys.stderr)
-        return EXIT_ERROR
-    main_table = soak_report.write(results, args.out)
-    progress(f"report in {args.out / 'soak.md'} and {args.out / 'soak.json'}")
-    print(main_table)
-    return 0
+    return run_and_report(
+        "bench.soak",
+        lambda: run(settings, args.out, progress),
+        lambda results: soak_report.write(results, args.out),
+        (args.out / "soak.md", args.out / "soak.json"),
+        progress,
+    )
 
 
 if __name__ == "__main__":
