@@ -1,13 +1,12 @@
 """Kubernetes Event recorder with client-go's correlation: repeats bump ``count``, spam is throttled.
 
 ``event()`` never blocks and never raises: it queues the event for one background sender thread,
-as client-go's broadcaster does, so Events never compete with the reconciles for the API server
-more than one request at a time; a full queue (client-go's 2,000) drops the event, as client-go
-does. The sender keys each event by its source,
-involved object, type, reason and message; an event seen before is PATCHed (count + 1,
-lastTimestamp) instead of created again, and recreated if it has since been deleted. A token
-bucket per involved object (burst 25, one more every 5 minutes) stops a hot loop from flooding the
-API server.
+as client-go's broadcaster does, so Events never take more than one request's share of the API
+server from the reconciles; a full queue (client-go's 2,000) drops the event, as client-go does.
+The sender keys each event by its source, involved object, type, reason and message; an event seen
+before is PATCHed (count + 1, lastTimestamp) instead of created again, and recreated if it has
+since been deleted. A token bucket per involved object (burst 25, one more every 5 minutes) stops
+a hot loop from flooding the API server.
 
 Both caches are LRUs of client-go's size (4,096 keys) and hold a 128-bit digest of each key rather
 than its strings (source, the involved object's reference, the message): ~0.4 KiB less per entry,
