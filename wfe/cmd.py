@@ -25,7 +25,7 @@ from wfe.controller.targets import KindNames
 from wfe.runtime.allocator import limit_malloc_arenas
 from wfe.runtime.cache.cache import Cache
 from wfe.runtime.client import ApiError, Client, ConfigError, load_configuration
-from wfe.runtime.client.rest import MIN_IDLE_CONNECTIONS
+from wfe.runtime.client.transport import MIN_IDLE_CONNECTIONS
 from wfe.runtime.log import configure_logging
 from wfe.runtime.manager import Manager, install_signal_handlers
 from wfe.runtime.metrics.auth import DelegatingAuthFilter

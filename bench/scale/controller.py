@@ -5,11 +5,11 @@ plain-HTTP metrics on loopback, as deployed (4 workers, audit sink none)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from bench import controller_venv
 from bench.controller_process import ControllerProcess
@@ -111,20 +111,9 @@ def log_times(log: Path, messages: Sequence[str]) -> dict[str, float]:
     ``ts`` is RFC 3339 (this controller) or epoch seconds (zap's production encoder: the Go peer).
     """
     found: dict[str, float] = {}
-    if not log.exists():
-        return found
-    for line in log.read_text(errors="replace").splitlines():
-        if not line.startswith("{"):
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        event, stamp = entry.get("msg", entry.get("event")), entry.get("ts")
-        if event in messages and event not in found:
-            at = _epoch_seconds(stamp)
-            if at is not None:
-                found[event] = at
+    for message, at, _ in _log_entries(log):
+        if isinstance(message, str) and message in messages and message not in found:
+            found[message] = at
     return found
 
 
@@ -133,22 +122,28 @@ def log_times_by_name(log: Path, message: str, names: Collection[str]) -> dict[s
     object of ``names`` (the ``name`` field this controller binds into every reconcile's lines)."""
     wanted = set(names)
     found: dict[str, float] = {}
+    for logged, at, entry in _log_entries(log, containing=f'"{message}"'):
+        name = entry.get("name")
+        if logged == message and name in wanted and name not in found:
+            found[name] = at
+    return found
+
+
+def _log_entries(log: Path, containing: str = "") -> Iterator[tuple[object, float, dict[str, Any]]]:
+    """(message, epoch seconds, the whole entry) of each JSON line with a readable time stamp;
+    ``containing`` skips, before decoding, the lines without that text."""
     if not log.exists():
-        return found
-    needle = f'"{message}"'
+        return
     for line in log.read_text(errors="replace").splitlines():
-        if needle not in line or not line.startswith("{"):
+        if not line.startswith("{") or containing not in line:
             continue
         try:
             entry = json.loads(line)
         except ValueError:
             continue
-        name = entry.get("name")
-        if entry.get("msg", entry.get("event")) == message and name in wanted:
-            at = _epoch_seconds(entry.get("ts"))
-            if at is not None and name not in found:
-                found[name] = at
-    return found
+        at = _epoch_seconds(entry.get("ts"))
+        if at is not None:
+            yield entry.get("msg", entry.get("event")), at, entry
 
 
 def _epoch_seconds(stamp: object) -> float | None:

@@ -44,7 +44,12 @@ from wfe.runtime.client.flowcontrol import (
     retry_after_seconds,
 )
 from wfe.runtime.client.resource import Resource
-from wfe.runtime.client.transport import Response, StreamResponse, Transport
+from wfe.runtime.client.transport import (
+    MIN_IDLE_CONNECTIONS,
+    Response,
+    StreamResponse,
+    Transport,
+)
 from wfe.runtime.client.watch import WatchStream
 from wfe.runtime.metrics.rest_client_metrics import (
     ERROR_CODE,
@@ -80,9 +85,6 @@ DEFAULT_BURST = 1000
 # How long the Authorization header is reused before the configuration is asked again (its
 # refresh hook re-reads a rotating token file or runs an exec plugin when due). A 401 asks at once.
 AUTH_REFRESH_SECONDS = 1.0
-# Idle keep-alive connections kept per API server: client-go's idleConnsPerHost. Each request in
-# flight beyond what the pool keeps costs a TLS handshake on both ends when it starts again.
-MIN_IDLE_CONNECTIONS = 25
 
 
 class Client:

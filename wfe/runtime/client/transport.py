@@ -29,6 +29,9 @@ from typing import Any, Protocol
 
 from wfe.runtime.client.errors import ConnectionBrokenError
 
+# Idle keep-alive connections kept per API server at least: client-go's idleConnsPerHost. Each
+# request in flight beyond what the pool keeps costs a TLS handshake on both ends when it starts.
+MIN_IDLE_CONNECTIONS = 25
 _MAX_LINE = 65536
 _MAX_HEADERS = 200
 _STREAM_READ = 65536  # at most this much of an unframed stream body per read
@@ -239,7 +242,7 @@ class Transport:
         *,
         ssl_context: ssl.SSLContext | None,
         server_hostname: str | None = None,
-        maxsize: int = 25,
+        maxsize: int = MIN_IDLE_CONNECTIONS,
     ):
         self._address = address
         self._host_header = host_header.encode("idna")
