@@ -13,6 +13,7 @@ SCALE_PEERS ?=
 SOAK_MINUTES ?= 30
 FLIPS_WORKERS ?= 16
 FLIPS_REPEATS ?= 3
+FLIPS_GO_PEER ?=
 FAULTS_SIZE ?= reduced
 
 .PHONY: help
@@ -118,8 +119,8 @@ bench-scale: venv envtest ## Scale: 10,000 WFEs (cold start, RSS, lock check), 1
 	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m bench.scale --size $(SCALE_SIZE) --out bench/out $(if $(SCALE_PEERS),--peers)
 
 .PHONY: bench-flips
-bench-flips: venv envtest ## The 1,000-flip repeated, ours and the bare client in turns (FLIPS_WORKERS=16, FLIPS_REPEATS=3)
-	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m bench.flips --workers $(FLIPS_WORKERS) --repeats $(FLIPS_REPEATS) --out bench/out
+bench-flips: venv envtest ## The 1,000-flip repeated, ours and the bare client in turns (FLIPS_WORKERS=16, FLIPS_REPEATS=3; FLIPS_GO_PEER=1: + the Go peer)
+	WFE_ENVTEST_ASSETS="$$(bash hack/build-envtest.sh)" $(PY) -m bench.flips --workers $(FLIPS_WORKERS) --repeats $(FLIPS_REPEATS) --out bench/out $(if $(FLIPS_GO_PEER),--go-peer)
 
 .PHONY: bench-soak
 bench-soak: venv envtest ## Soak: a steady trickle for SOAK_MINUTES (30), the controller's RSS and open files over time

@@ -6,7 +6,9 @@ most stable efficiency figure of a run.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import urllib3
@@ -18,6 +20,8 @@ WRITE_VERBS = frozenset(("POST", "PUT", "PATCH", "DELETE", "APPLY"))
 READ_VERBS = frozenset(("GET", "LIST"))
 REQUEST_TOTAL = "apiserver_request_total"
 MIN_PER_WORKFLOW = 0.01
+SETTLE_QUIET_S = 1.5  # no write served for this long: what was sent in the background has landed
+SETTLE_LIMIT_S = 30.0
 
 
 @dataclass(frozen=True, order=True)
@@ -35,6 +39,15 @@ class RequestKind:
 RequestCounts = Counter[RequestKind]
 
 
+@dataclass(frozen=True)
+class Settled:
+    seconds: float  # until no write was served for SETTLE_QUIET_S
+    writes: RequestCounts  # the writes that landed meanwhile
+
+    def as_dict(self) -> dict[str, object]:
+        return {"seconds": self.seconds, "writes": {str(k): n for k, n in self.writes.items()}}
+
+
 class ApiServerRequests:
     """Reads ``apiserver_request_total`` from the control plane as its admin."""
 
@@ -45,11 +58,12 @@ class ApiServerRequests:
 
     def writes(self) -> int:
         """All writes served so far (leases aside): to see when asynchronous writes have landed."""
-        return sum(
-            n
-            for kind, n in self.counts().items()
-            if kind.verb in WRITE_VERBS and kind.resource not in IGNORED_RESOURCES
-        )
+        return _writes(self.counts())
+
+    def settle(self) -> Settled:
+        """Waits until the write counters stop moving: a controller sends its Events from a
+        background queue that trails a burst by seconds."""
+        return wait_until_quiet(self.counts)
 
     def counts(self) -> RequestCounts:
         answer = self._pool.request(
@@ -81,6 +95,36 @@ class ApiServerRequests:
 IGNORED_VERBS = frozenset(("WATCH", "WATCHLIST", "CONNECT"))
 # the API server's own heartbeats; none of the measured controllers runs leader election here
 IGNORED_RESOURCES = frozenset(("leases",))
+
+
+def wait_until_quiet(
+    read: Callable[[], RequestCounts],
+    quiet_s: float = SETTLE_QUIET_S,
+    limit_s: float = SETTLE_LIMIT_S,
+) -> Settled:
+    """Reads the counters every ``quiet_s`` until two readings in a row served the same number
+    of writes (or ``limit_s`` passed); returns how long that took and which writes landed."""
+    began = time.monotonic()
+    first = last = read()
+    while time.monotonic() - began < limit_s:
+        time.sleep(quiet_s)
+        now, before = read(), last
+        last = now
+        if _writes(now) == _writes(before):
+            break
+    landed = requests_by(first, last)
+    return Settled(
+        time.monotonic() - began,
+        Counter({k: n for k, n in landed.items() if k.verb in WRITE_VERBS}),
+    )
+
+
+def _writes(counts: RequestCounts) -> int:
+    return sum(
+        n
+        for kind, n in counts.items()
+        if kind.verb in WRITE_VERBS and kind.resource not in IGNORED_RESOURCES
+    )
 
 
 def requests_by(

@@ -49,8 +49,6 @@ DECIDED = frozenset({Phase.RUNNING, *TERMINAL})
 ANNOTATION_TARGET = "kubernaut.ai/target-resource"
 WARM_UP = 3
 IDLE_S = 2.0
-SETTLE_QUIET_S = 1.5
-SETTLE_LIMIT_S = 30.0
 MIB = 1024.0
 
 
@@ -73,20 +71,6 @@ def _namespaces(h: Harness, tag: str) -> tuple[str, str]:
     namespace, execution = f"b-{tag}", f"x-{tag}"
     ensure_namespaces(h.client(), [namespace, execution])
     return namespace, execution
-
-
-def _settle(requests: ApiServerRequests) -> float:
-    """Waits until the API server's write counters stop moving (controllers send Events from a
-    background queue that can trail a burst by seconds); returns how long that took."""
-    began = time.monotonic()
-    last = requests.writes()
-    while time.monotonic() - began < SETTLE_LIMIT_S:
-        time.sleep(SETTLE_QUIET_S)
-        now = requests.writes()
-        if now == last:
-            break
-        last = now
-    return time.monotonic() - began
 
 
 def _cleanup(client: Client, namespace: str, execution: str) -> None:
@@ -287,7 +271,7 @@ def _burst(
     cpu_before = controller.cpu_seconds()
     items = [(f"burst-{i}", f"{tag}-burst/deployment/app-{i}") for i in range(n)]
     burst = _workflows(h, load, observer, controller, items)
-    burst["settle_s"] = _settle(h.requests)
+    burst["settle_s"] = h.requests.settle().seconds
     cpu = controller.cpu_seconds() - cpu_before
     requests = per_workflow(requests_by(api_before, h.requests.counts(), load.take_counts()), n)
     burst.update(

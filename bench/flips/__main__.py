@@ -1,5 +1,5 @@
 """``python -m bench.flips --workers 16 --repeats 3 --out bench/out``: the scale flip repeated,
-ours and the bare client in turns on one seeded cluster (``flips.md``, ``flips.json``). Exits 1
+ours and the bare client (``--go-peer``: and the Go peer) in turns on one seeded cluster (``flips.md``, ``flips.json``). Exits 1
 only on a real error, never because a target was missed."""
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-floor", action="store_true", help="ours only, without the bare client's flips"
     )
+    parser.add_argument(
+        "--go-peer",
+        action="store_true",
+        help="also the Go controller-runtime peer from $WFE_PEERS_DIR, with as many workers",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/out"), help="report directory")
     args = parser.parse_args(argv)
     if args.repeats < 1:
@@ -47,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         repeats=args.repeats,
         floor=not args.no_floor,
+        go_peer=args.go_peer,
         size=SCALE_SIZES[args.size],
     )
     args.out.mkdir(parents=True, exist_ok=True)

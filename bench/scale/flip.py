@@ -1,6 +1,15 @@
 """N WorkflowExecutions Running at once (created on targets with a history, so each lock check reads
 the past executions of its target), then all their PipelineRuns flip to Succeeded as fast as a
-separate load process can write: how long until each WorkflowExecution is seen Completed."""
+separate load process can write: how long until each WorkflowExecution is seen Completed.
+
+Between the two, the flip waits until the API server's write counters stop moving, as the side by
+side does between its phases: the controller's work queue is empty once the last one is Running,
+but its ``WorkflowStarted`` Events (one sender, a burst of N) keep landing for about three more
+seconds at N = 1,000 (640-750 of them, ours and the Go peer alike). Flipping into that tail
+measured the creation burst's Events with the flip: on the second flip after a seed, ours measured
+p99 1.86 s in three runs out of three without the wait, and 0.34-0.80 s in four of five with it
+(docs/benchmarks.md, "The flip, repeated"). In a cluster the Running WorkflowExecutions of a flip
+have run their pipelines for minutes. What landed meanwhile is reported (``settled``)."""
 
 from __future__ import annotations
 
@@ -11,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from api.workflowexecution.v1alpha1.constants import Phase
+from bench.apiserver_requests import ApiServerRequests, Settled
 from bench.controller_process import ControllerProcess
 from bench.errors import BenchError, ProgressTimeoutError
 from bench.load_process import LoadProcess
@@ -51,6 +61,8 @@ class Flip:
     # (verdict issued, seconds after the first verdict; its sync), in the order the verdicts went
     # out: whether the slow syncs are a stall at one moment or a backlog that builds and drains
     timeline: tuple[tuple[float, float], ...] = ()
+    # the wait, after the creates, until no write landed for a moment, and what landed in it
+    settled: Settled | None = None
 
     def as_dict(self) -> dict[str, Any]:
         def buckets(b: Buckets) -> dict[str, float]:
@@ -70,6 +82,7 @@ class Flip:
             "queue_wait_buckets": buckets(self.queue_wait),
             "controller_cpu_s": self.controller_cpu_s,
             "timeline": [[round(at, 4), round(sync, 4)] for at, sync in self.timeline],
+            "settled": self.settled.as_dict() if self.settled else None,
         }
 
 
@@ -81,6 +94,7 @@ VERDICT_THREADS = 8  # "as fast as a load process can": more writers than the co
 def measure(
     process: ControllerProcess,
     observer: Observer,
+    requests: ApiServerRequests,
     kubeconfig: Path,
     targets: list[str],
     timeout_for: Callable[[int], float],
@@ -102,6 +116,7 @@ def measure(
         observer.wait_for_pipeline_runs(names, timeout, "every flip PipelineRun")
         process.check_alive()
         created = settled(process)
+        quiet = requests.settle()
         runs = {observer.pipeline_run_of(name): name for name in names}
         cpu_before = process.cpu_seconds()
         verdicts = load.succeed(observer.execution_namespace, list(runs), VERDICT_THREADS)
@@ -146,6 +161,7 @@ def measure(
         ),
         controller_cpu_s=cpu,
         timeline=tuple(sorted((issued[name] - first, synced[name]) for name in names)),
+        settled=quiet,
     )
 
 

@@ -245,7 +245,13 @@ class ReferenceRun:
             self.found["restarts"][who] = cold
             prefix = "".join(c for c in who.lower() if c.isalnum())[:12]
             flipped = flip.measure(
-                process, observer, self.kubeconfig, targets, self.size.wait_timeout, prefix=prefix
+                process,
+                observer,
+                self.requests,
+                self.kubeconfig,
+                targets,
+                self.size.wait_timeout,
+                prefix=prefix,
             )
             peak_mib = process.peak_rss_kib() / 1024
         except _REFERENCE_ERRORS as err:

@@ -1,5 +1,6 @@
 """The flip, repeated: on one seeded cluster, ours with W workers and the bare client with W
-writers flip N Running WorkflowExecutions each, turn about, R times (``python -m bench.flips``).
+writers (and, with ``--go-peer``, the Go peer with W workers) flip N Running WorkflowExecutions
+each, in turns, R times (``python -m bench.flips``).
 
 One flip is one sample of a tail that depends on how busy the machine's cores happen to be while
 the verdicts land: on 2 cores shared by the API server, etcd, the load, the observer and the
@@ -8,12 +9,14 @@ flip says little; this reads it from R of each, taken in turns so that both see 
 Each flip of ours also reports its own share of the sync (verdict issued → its Completed write
 returned, from its log): what the controller can change, apart from the API server's delivery.
 
-The first flips after the seed are slow to be delivered: the API server, having just taken 20,000
-writes in a minute, delivers watch events late (the bare client: 1.21 s when it went first, 0.35-0.54
-s later). A real cluster's API server is not fresh from such a seed, so a warm-up flip by the bare
-client goes first; it is reported, and no system is read from it. It does not take everything away:
-our first flip after it was still slow to be delivered in every run so far (1.05-1.95 s, its own
-writes back in 0.4-0.65 s), the later ones not (docs/benchmarks.md, "The flip, repeated").
+The first flip after the seed is slow to be delivered, whoever flips: the API server, having just
+taken 20,000 writes in a minute, delivers watch events late (the bare client, with no controller
+at all: p99 1.15-1.50 s in five of seven runs when it went first, 0.34-0.54 s later). A real
+cluster's API server is not fresh from such a seed, so a warm-up flip by the bare client goes
+first; it is reported, and no system is read from it.
+
+``--go-peer`` adds the Go controller-runtime peer's flip to each turn, with as many workers: the
+same flip (flip.py), so the same measurement.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import cluster, environment
+from bench.apiserver_requests import ApiServerRequests, Settled
 from bench.observer import Observer
-from bench.scale import capture, cold_start, controller, flip, floor, load, seed
+from bench.scale import capture, cold_start, controller, flip, floor, load, peer, seed
 from bench.scale.report import SYNC_TARGET_S
 from bench.scale.run import EXECUTION_NAMESPACE, NAMESPACE
 from bench.scale.sizes import SCALE_SIZES, ScaleSize
@@ -36,28 +40,34 @@ from bench.stats import Distribution
 
 Progress = Callable[[str], None]
 
+OURS, BARE_CLIENT, GO_PEER = "ours", "bare client", "Go peer"
+SYSTEMS = (OURS, GO_PEER, BARE_CLIENT)  # the order of the report's rows
+NAME_TAGS = {OURS: "w", GO_PEER: "g"}  # in the flipped WorkflowExecutions' names (bare: "f")
+
 
 @dataclass(frozen=True)
 class FlipsSettings:
     workers: tuple[int, ...] = (16,)
     repeats: int = 3
     floor: bool = True  # also the bare client, with as many writers, after each flip of ours
+    go_peer: bool = False  # also the Go controller-runtime peer, with as many workers
     size: ScaleSize = SCALE_SIZES["full"]  # its paced creates are not made here
 
     @property
     def flips(self) -> int:
         """Flips measured, the warm-up besides."""
-        return self.repeats * len(self.workers) * (2 if self.floor else 1)
+        return self.repeats * len(self.workers) * (1 + self.floor + self.go_peer)
 
 
 @dataclass(frozen=True)
 class OneFlip:
-    system: str  # "ours" or "bare client"
+    system: str  # one of SYSTEMS
     workers: int
     repeat: int
     synced: Distribution
     written: Distribution | None  # verdict issued → the Completed status write returned
     verdicts_issued_s: float
+    settled: Settled | None = None  # a controller's: the wait for its creates' trailing writes
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +77,7 @@ class OneFlip:
             "synced": self.synced.as_dict(),
             "written": self.written.as_dict() if self.written else None,
             "verdicts_issued_s": self.verdicts_issued_s,
+            "settled": self.settled.as_dict() if self.settled else None,
         }
 
 
@@ -86,6 +97,7 @@ class FlipsResults:
                 "workers": list(self.settings.workers),
                 "repeats": self.settings.repeats,
                 "floor": self.settings.floor,
+                "go_peer": self.settings.go_peer,
                 "size": self.settings.size.as_dict(),
             },
             "environment": self.environment.as_dict(),
@@ -114,9 +126,10 @@ def run(settings: FlipsSettings, out: Path, progress: Progress) -> FlipsResults:
         observer = Observer(plane.client(), NAMESPACE, EXECUTION_NAMESPACE)
         teardown.callback(observer.stop)
         observer.start()
+        requests = ApiServerRequests(plane)
         cached = len(plan.items)
 
-        def bare_flip(repeat: int, workers: int) -> OneFlip:
+        def bare_flip(repeat: int, workers: int) -> OneFlip:  # no controller: nothing cached
             flipped = floor.measure_flip(
                 observer,
                 plane.kubeconfig,
@@ -128,7 +141,7 @@ def run(settings: FlipsSettings, out: Path, progress: Progress) -> FlipsResults:
                 prefix=f"r{repeat}f{workers}",
             )
             return OneFlip(
-                "bare client",
+                BARE_CLIENT,
                 workers,
                 repeat,
                 flipped.synced,
@@ -136,42 +149,62 @@ def run(settings: FlipsSettings, out: Path, progress: Progress) -> FlipsResults:
                 flipped.verdicts_issued_s,
             )
 
+        def controller_flip(
+            system: str, launch: cold_start.Launchable, repeat: int, workers: int
+        ) -> OneFlip:
+            process, _ = cold_start.measure(launch, cached)
+            try:
+                flipped = flip.measure(
+                    process,
+                    observer,
+                    requests,
+                    plane.kubeconfig,
+                    chunks.pop(0),
+                    size.wait_timeout,
+                    prefix=f"r{repeat}{NAME_TAGS[system]}{workers}",
+                )
+            finally:
+                process.stop()
+            return OneFlip(
+                system,
+                workers,
+                repeat,
+                flipped.synced,
+                flipped.written,
+                flipped.verdicts_issued_s,
+                flipped.settled,
+            )
+
+        def taken(one: OneFlip) -> None:
+            nonlocal cached
+            cached += size.flip
+            flips.append(one)
+            progress(_line(one))
+
+        flips: list[OneFlip] = []
         warm_up = bare_flip(0, max(settings.workers))
         cached += size.flip
         progress(f"warm-up: {_line(warm_up)}")
-        flips: list[OneFlip] = []
         for repeat in range(1, settings.repeats + 1):
             for workers in settings.workers:
-                launch = controller.Launch(
+                ours = controller.Launch(
                     plane.kubeconfig,
                     EXECUTION_NAMESPACE,
                     out / f"controller-{workers}w-{repeat}.log",
                     extra_flags=(f"--max-concurrent-reconciles={workers}",),
                 )
-                process, _ = cold_start.measure(launch, cached)
-                try:
-                    ours = flip.measure(
-                        process,
-                        observer,
+                taken(controller_flip(OURS, ours, repeat, workers))
+                if settings.floor:
+                    taken(bare_flip(repeat, workers))
+                if settings.go_peer:
+                    go = peer.GoPeerLaunch(
+                        peer.go_binary(),
                         plane.kubeconfig,
-                        chunks.pop(0),
-                        size.wait_timeout,
-                        prefix=f"r{repeat}w{workers}",
+                        EXECUTION_NAMESPACE,
+                        out / f"go-peer-{workers}w-{repeat}.log",
+                        workers,
                     )
-                finally:
-                    process.stop()
-                cached += size.flip
-                flips.append(
-                    OneFlip(
-                        "ours", workers, repeat, ours.synced, ours.written, ours.verdicts_issued_s
-                    )
-                )
-                progress(_line(flips[-1]))
-                if not settings.floor:
-                    continue
-                flips.append(bare_flip(repeat, workers))
-                cached += size.flip
-                progress(_line(flips[-1]))
+                    taken(controller_flip(GO_PEER, go, repeat, workers))
     return FlipsResults(settings, setting, tuple(flips), warm_up)
 
 
@@ -180,7 +213,16 @@ def _line(f: OneFlip) -> str:
     return (
         f"{f.system}, {f.workers} workers, repeat {f.repeat}: sync p50 {f.synced.p50:.2f}s "
         f"p99 {f.synced.p99:.2f}s{written}; verdicts over {f.verdicts_issued_s:.2f}s"
+        f"{_trailing(f.settled)}"
     )
+
+
+def _trailing(settled: Settled | None) -> str:
+    """What the flip waited for before its verdicts: the creates' writes still landing."""
+    if settled is None:
+        return ""
+    landed = ", ".join(f"{n} {kind}" for kind, n in settled.writes.most_common(3))
+    return f"; after the creates, {settled.seconds:.1f}s until quiet ({landed or 'no writes'})"
 
 
 # --- report ----------------------------------------------------------------------------------------
@@ -195,7 +237,7 @@ def table(results: FlipsResults) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for workers in results.settings.workers:
-        for system in ("ours", "bare client"):
+        for system in SYSTEMS:
             runs = results.of(system, workers)
             if not runs:
                 continue
@@ -219,13 +261,25 @@ def write(results: FlipsResults, out: Path) -> str:
         else f"Warm-up, not read: the bare client with {warm.workers} writers right after the "
         f"seed, sync p99 {warm.synced.p99:.2f} s.\n\n"
     )
+    waits = [
+        f"{f.workers} workers, repeat {f.repeat}{_trailing(f.settled)}"
+        for f in results.flips
+        if f.settled
+    ]
+    waits_text = (
+        "Before each flip of ours, the creates' trailing writes (flip.py waits for them): "
+        + "; ".join(waits)
+        + ".\n\n"
+        if waits
+        else ""
+    )
     env = results.environment.as_dict()
     size = results.settings.size
     (out / "flips.md").write_text(
         f"# The flip, repeated\n\n{size.flip:,} Running WorkflowExecutions flipped to Succeeded "
         f"at once, with {size.workflow_executions:,} seeded; ours and the bare client in turns, "
         f"{results.settings.repeats} times. Sync: verdict issued → seen Completed by the observer. "
-        f"Target: p99 < {SYNC_TARGET_S:g} s.\n\n{main_table}\n\n{warm_text}Environment: "
+        f"Target: p99 < {SYNC_TARGET_S:g} s.\n\n{main_table}\n\n{warm_text}{waits_text}Environment: "
         f"{json.dumps(env, sort_keys=True)}\n"
     )
     (out / "flips.json").write_text(json.dumps(results.as_dict(), indent=2) + "\n")

@@ -147,6 +147,7 @@ def run(
         flipped = flip.measure(
             process,
             observer,
+            requests,
             plane.kubeconfig,
             targets[size.paced : size.paced + size.flip],
             size.wait_timeout,
