@@ -8,8 +8,9 @@ but its ``WorkflowStarted`` Events (one sender, a burst of N) keep landing for a
 seconds at N = 1,000 (640-750 of them, ours and the Go peer alike). Flipping into that tail
 measured the creation burst's Events with the flip: on the second flip after a seed, ours measured
 p99 1.86 s in three runs out of three without the wait, and 0.34-0.80 s in four of five with it
-(docs/benchmarks.md, "The flip, repeated"). In a cluster the Running WorkflowExecutions of a flip
-have run their pipelines for minutes. What landed meanwhile is reported (``settled``)."""
+(docs/benchmarks.md, "The flip against the Go peer, and the creates' trailing Events"). In a
+cluster the Running WorkflowExecutions of a flip have run their pipelines for minutes. What landed
+meanwhile is reported (``settled``)."""
 
 from __future__ import annotations
 

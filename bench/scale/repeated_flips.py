@@ -11,7 +11,7 @@ returned, from its log): what the controller can change, apart from the API serv
 
 The first flip after the seed is slow to be delivered, whoever flips: the API server, having just
 taken 20,000 writes in a minute, delivers watch events late (the bare client, with no controller
-at all: p99 1.15-1.50 s in five of seven runs when it went first, 0.34-0.54 s later). A real
+at all: p99 1.15-1.50 s in 7 runs of 12 when it went first, 0.34-0.65 s later). A real
 cluster's API server is not fresh from such a seed, so a warm-up flip by the bare client goes
 first; it is reported, and no system is read from it.
 
