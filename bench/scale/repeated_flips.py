@@ -129,7 +129,7 @@ def run(settings: FlipsSettings, out: Path, progress: Progress) -> FlipsResults:
         requests = ApiServerRequests(plane)
         cached = len(plan.items)
 
-        def bare_flip(repeat: int, workers: int) -> OneFlip:  # no controller: nothing cached
+        def bare_flip(repeat: int, workers: int) -> OneFlip:
             flipped = floor.measure_flip(
                 observer,
                 plane.kubeconfig,
