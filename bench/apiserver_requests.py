@@ -56,10 +56,6 @@ class ApiServerRequests:
         self._headers = {"Authorization": f"Bearer {plane.admin.token}"}
         self._pool = urllib3.PoolManager(ca_certs=str(plane.workdir / "pki" / "ca.crt"))
 
-    def writes(self) -> int:
-        """All writes served so far (leases aside): to see when asynchronous writes have landed."""
-        return _writes(self.counts())
-
     def settle(self) -> Settled:
         """Waits until the write counters stop moving: a controller sends its Events from a
         background queue that trails a burst by seconds."""
@@ -108,9 +104,10 @@ def wait_until_quiet(
     first = last = read()
     while time.monotonic() - began < limit_s:
         time.sleep(quiet_s)
-        now, before = read(), last
+        now = read()
+        quiet = _writes(now) == _writes(last)
         last = now
-        if _writes(now) == _writes(before):
+        if quiet:
             break
     landed = requests_by(first, last)
     return Settled(
@@ -120,6 +117,7 @@ def wait_until_quiet(
 
 
 def _writes(counts: RequestCounts) -> int:
+    """All writes counted (leases aside)."""
     return sum(
         n
         for kind, n in counts.items()

@@ -1,6 +1,6 @@
 """``python -m bench.flips --workers 16 --repeats 3 --out bench/out``: the scale flip repeated,
-ours and the bare client (``--go-peer``: and the Go peer) in turns on one seeded cluster (``flips.md``, ``flips.json``). Exits 1
-only on a real error, never because a target was missed."""
+ours and the bare client (``--go-peer``: and the Go peer) in turns on one seeded cluster
+(``flips.md``, ``flips.json``). Exits 1 only on a real error, never because a target was missed."""
 
 from __future__ import annotations
 

@@ -262,12 +262,12 @@ def write(results: FlipsResults, out: Path) -> str:
         f"seed, sync p99 {warm.synced.p99:.2f} s.\n\n"
     )
     waits = [
-        f"{f.workers} workers, repeat {f.repeat}{_trailing(f.settled)}"
+        f"{f.system}, {f.workers} workers, repeat {f.repeat}{_trailing(f.settled)}"
         for f in results.flips
         if f.settled
     ]
     waits_text = (
-        "Before each flip of ours, the creates' trailing writes (flip.py waits for them): "
+        "Before each controller's flip, its creates' trailing writes (flip.py waits for them): "
         + "; ".join(waits)
         + ".\n\n"
         if waits

@@ -65,7 +65,7 @@ def test_the_report_is_written_as_markdown_and_json(tmp_path: Path) -> None:
         "Warm-up, not read: the bare client with 16 writers right after the seed, sync p99 2.40 s"
         in markdown
     )
-    assert "16 workers, repeat 1; after the creates, 3.1s until quiet (1000 POST events)" in (
+    assert "ours, 16 workers, repeat 1; after the creates, 3.1s until quiet (1000 POST events)" in (
         markdown
     )
     saved = json.loads((tmp_path / "flips.json").read_text())
